@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine (Python 3.11, package registries):
+#   make course [SMOKE=1] [DEVICE=auto|cpu|cuda]   run every notebook into build/course
+#   make test                                      lint, unit, bad-input, notebook and claim tests
+# Both create .venv in the checkout when it is missing and install the package from pyproject.toml.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+SMOKE  ?= 0
+DEVICE ?= auto
+BUILD  ?= build
+
+# Jupyter, IPython and matplotlib write into the build folder, not the home folder.
+export IPYTHONDIR       := $(CURDIR)/$(BUILD)/.ipython
+export JUPYTER_CONFIG_DIR := $(CURDIR)/$(BUILD)/.jupyter
+export JUPYTER_DATA_DIR := $(CURDIR)/$(BUILD)/.jupyter-data
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(BUILD)/.jupyter-runtime
+export MPLCONFIGDIR     := $(CURDIR)/$(BUILD)/.matplotlib
+export MPLBACKEND       := Agg
+export PYTHONWARNINGS   := ignore::UserWarning:phasepack
+
+.PHONY: course test venv bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[test,bench]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (imgsim)"
+	touch $@
+
+venv: $(VENV)/.installed
+
+course: $(VENV)/.installed
+	$(PY) -m imgsim_helpers.course --smoke $(SMOKE) --device $(DEVICE) --out $(BUILD)/course
+
+test: $(VENV)/.installed
+	$(PY) -m ruff check imgsim_helpers tests benchmarks notebooks
+	IMGSIM_SMOKE=1 $(PY) -m pytest --nbval-lax notebooks tests
+
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(BUILD)

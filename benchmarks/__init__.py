@@ -1,0 +1,1 @@
+"""Speed comparisons against the libraries a user would otherwise pick (not timed tests)."""

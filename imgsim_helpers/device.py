@@ -1,0 +1,106 @@
+"""Choosing a compute device and seeding every random generator.
+
+Torch is imported lazily so that the metric modules, which do not need it,
+import quickly.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+from .errors import DeviceUnavailableError, InvalidParameterError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(device: str = "auto") -> str:
+    """Turn a device request into the device string torch should use.
+
+    Parameters
+    ----------
+    device
+        ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:N"``. Case and surrounding spaces are ignored.
+
+    Returns
+    -------
+    str
+        ``"cpu"`` or a CUDA device string.
+
+    Raises
+    ------
+    DeviceUnavailableError
+        If CUDA is asked for and no CUDA device is available.
+    InvalidParameterError
+        If ``device`` is not one of the accepted forms.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    'cpu'
+    """
+    if not isinstance(device, str):
+        device = str(device)  # accept a torch.device
+    choice = device.strip().lower()
+    if choice == "auto":
+        return "cuda" if _cuda_available() else "cpu"
+    if choice == "cpu":
+        return "cpu"
+    if choice == "cuda" or (choice.startswith("cuda:") and choice[5:].isdigit()):
+        if not _cuda_available():
+            raise DeviceUnavailableError(
+                f"device {device!r} was requested but torch sees no CUDA GPU here; "
+                "use DEVICE='auto' or 'cpu', or run on a machine with an NVIDIA GPU "
+                "and a CUDA build of torch"
+            )
+        return choice
+    raise InvalidParameterError(
+        f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
+    )
+
+
+def seed_everything(seed: int = 0) -> np.random.Generator:
+    """Seed Python, NumPy and (when installed) torch, for reproducible CPU runs.
+
+    Parameters
+    ----------
+    seed
+        A non-negative integer.
+
+    Returns
+    -------
+    numpy.random.Generator
+        A generator seeded with ``seed``, for code that takes one explicitly.
+
+    Examples
+    --------
+    >>> rng = seed_everything(3)
+    >>> float(rng.random()) == float(np.random.default_rng(3).random())
+    True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidParameterError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        torch.manual_seed(seed)
+        if torch.cuda.is_available():
+            torch.cuda.manual_seed_all(seed)
+    return np.random.default_rng(seed)

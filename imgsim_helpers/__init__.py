@@ -50,6 +50,7 @@ _EXPORTS = {
     "io": [
         "align_pair",
         "composite_alpha",
+        "fit_within",
         "load_image",
         "resize",
         "to_float",
@@ -59,6 +60,7 @@ _EXPORTS = {
         "validate_image",
     ],
     "transforms": ["TRANSFORMS", "apply_transform"],
+    "methods": ["METHOD_NAMES", "build_method", "similarity"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EmptyInputError, InvalidParameterError, unknown_name
-from .io import LOAD_MODES, load_image, resize, to_gray, to_rgb
+from .io import LOAD_MODES, fit_within, load_image, resize, to_gray, to_rgb
 
 DATA_ENV = "IMGSIM_DATA_DIR"
 MANIFEST_NAME = "manifest.csv"
@@ -178,14 +178,7 @@ def course_image(name: str, *, mode: str = "rgb", max_side: int | None = None) -
             image = to_gray(image) if mode == "gray" else image
     else:
         image = load_image(data_dir() / entry.file, mode=mode)
-    if max_side is not None:
-        if max_side < 8:
-            raise InvalidParameterError(f"max_side must be at least 8 pixels; got {max_side!r}")
-        longest = max(image.shape[:2])
-        if longest > max_side:
-            factor = max_side / longest
-            image = resize(image, (max(1, round(image.shape[0] * factor)), max(1, round(image.shape[1] * factor))))
-    return image
+    return image if max_side is None else fit_within(image, max_side)
 
 
 def get_image(ref: str | os.PathLike, *, mode: str = "rgb", max_side: int | None = None) -> np.ndarray:
@@ -200,10 +193,7 @@ def get_image(ref: str | os.PathLike, *, mode: str = "rgb", max_side: int | None
     if isinstance(ref, str) and ref in names:
         return course_image(ref, mode=mode, max_side=max_side)
     image = load_image(ref, mode=mode)
-    if max_side is not None and max(image.shape[:2]) > max_side:
-        factor = max_side / max(image.shape[:2])
-        image = resize(image, (max(1, round(image.shape[0] * factor)), max(1, round(image.shape[1] * factor))))
-    return image
+    return image if max_side is None else fit_within(image, max_side)
 
 
 def course_gallery(names=None, *, max_side: int = 256, mode: str = "rgb") -> dict[str, np.ndarray]:

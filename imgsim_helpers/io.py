@@ -235,6 +235,24 @@ def resize(image, size: tuple[int, int]) -> np.ndarray:
     return _resize(image, height, width)
 
 
+def fit_within(image, max_side: int) -> np.ndarray:
+    """Shrink (area averaging) so the longer side is at most ``max_side``; smaller images are returned as they are.
+
+    Examples
+    --------
+    >>> fit_within(np.zeros((100, 50), np.uint8), 40).shape
+    (40, 20)
+    """
+    image = validate_image(image)
+    if isinstance(max_side, bool) or not isinstance(max_side, int | np.integer) or max_side < 8:
+        raise InvalidParameterError(f"max_side must be an integer of at least 8 pixels; got {max_side!r}")
+    longest = max(image.shape[:2])
+    if longest <= max_side:
+        return image
+    factor = max_side / longest
+    return _resize(image, max(1, round(image.shape[0] * factor)), max(1, round(image.shape[1] * factor)))
+
+
 def align_pair(a, b, *, policy: str = "error", fill=0) -> tuple[np.ndarray, np.ndarray]:
     """Make two images the same height and width, by an explicit policy.
 

@@ -1,0 +1,252 @@
+"""Every similarity method of the course, named in one place.
+
+A method is two steps: compute a **feature** once per image (a histogram,
+a resized gray image, keypoint descriptors, an embedding), then **compare**
+two features into a score where *higher means more similar*. The retrieval
+benchmark, the app and the command line all read this registry, so "ssim"
+means the same thing everywhere, and adding a method to the course is one
+entry here.
+
+Examples
+--------
+>>> import imgsim_helpers as h
+>>> method = build_method("histogram_rgb")
+>>> a = h.course_image("astronaut", max_side=64)
+>>> round(method.similarity(a, a), 6)
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import EmptyInputError, unknown_name
+from .io import fit_within, resize, to_gray, to_rgb, validate_image
+
+
+@dataclass
+class SimilarityMethod:
+    """A ready-to-use method: models loaded, options fixed.
+
+    Attributes
+    ----------
+    name, family, description
+        What the method is (family: "histogram", "structural", "keypoints", "embedding", "learned").
+    extract
+        image -> feature, for one image.
+    compare
+        (feature, feature) -> float, higher = more similar.
+    extract_many
+        Optional batched version of ``extract`` (embeddings run faster in batches).
+    compare_many
+        Optional (features, features) -> matrix, vectorised.
+    weights
+        "pretrained", "local", "random" or "none" (methods without weights).
+    """
+
+    name: str
+    family: str
+    description: str
+    extract: Callable[[np.ndarray], object]
+    compare: Callable[[object, object], float]
+    extract_many: Callable[[Sequence[np.ndarray]], list] | None = None
+    compare_many: Callable[[list, list], np.ndarray] | None = None
+    weights: str = "none"
+    options: dict = field(default_factory=dict)
+
+    def features(self, images: Sequence[np.ndarray]) -> list:
+        """Features of several images (batched when the method can)."""
+        images = list(images)
+        if not images:
+            raise EmptyInputError(f"{self.name}: no images to extract features from")
+        if self.extract_many is not None:
+            return list(self.extract_many(images))
+        return [self.extract(image) for image in images]
+
+    def matrix(self, queries: list, gallery: list) -> np.ndarray:
+        """The queries × gallery score matrix from features (vectorised when the method can)."""
+        if not queries or not gallery:
+            raise EmptyInputError(f"{self.name}: empty query or gallery feature list")
+        if self.compare_many is not None:
+            return np.asarray(self.compare_many(queries, gallery), dtype=np.float64)
+        return np.array([[self.compare(q, g) for g in gallery] for q in queries], dtype=np.float64)
+
+    def similarity(self, image1, image2) -> float:
+        """Score two images directly (extracts both features, then compares)."""
+        return float(self.compare(self.extract(image1), self.extract(image2)))
+
+
+def _square_gray(image, size: int) -> np.ndarray:
+    """Pixel metrics need equal shapes: every image becomes a size×size gray image (aspect not kept)."""
+    return resize(to_gray(to_rgb(validate_image(image))), (size, size))
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _histogram(space: str, bins, method: str) -> Callable[..., SimilarityMethod]:
+    def build(**_) -> SimilarityMethod:
+        from .histograms import (
+            HISTOGRAM_METHODS,
+            color_histogram,
+            compare_histograms,
+            pairwise_histogram_similarity,
+        )
+
+        sign = 1.0 if HISTOGRAM_METHODS[method].higher_is_similar else -1.0
+        return SimilarityMethod(
+            name=f"histogram_{space}",
+            family="histogram",
+            description=f"{space.upper()} colour histogram {bins} bins, {method}",
+            extract=lambda image: color_histogram(to_rgb(validate_image(image)), space=space, bins=bins).ravel(),
+            compare=lambda f1, f2: sign * compare_histograms(f1, f2, method=method),
+            compare_many=lambda q, g: sign * pairwise_histogram_similarity(q, g, method=method),
+            options={"space": space, "bins": bins, "method": method},
+        )
+
+    return build
+
+
+def _ssim(*, size: int = 128, **_) -> SimilarityMethod:
+    from .ssim import ssim
+
+    return SimilarityMethod(
+        name="ssim",
+        family="structural",
+        description=f"SSIM (Gaussian 11×11, σ 1.5) on {size}×{size} gray",
+        extract=lambda image: _square_gray(image, size),
+        compare=lambda a, b: ssim(a, b),
+        options={"size": size},
+    )
+
+
+def _ms_ssim(*, size: int = 192, **_) -> SimilarityMethod:
+    from .ssim import ms_ssim
+
+    size = max(size, 176)  # five scales of an 11×11 window need 176 pixels
+    return SimilarityMethod(
+        name="ms_ssim",
+        family="structural",
+        description=f"MS-SSIM (five scales) on {size}×{size} gray",
+        extract=lambda image: _square_gray(image, size),
+        compare=lambda a, b: ms_ssim(a, b),
+        options={"size": size},
+    )
+
+
+def _fsim(*, size: int = 128, **_) -> SimilarityMethod:
+    from .fsim import fsim
+
+    return SimilarityMethod(
+        name="fsim",
+        family="structural",
+        description=f"FSIM (FeatureSIM.m) on {size}×{size} gray",
+        extract=lambda image: _square_gray(image, size),
+        compare=lambda a, b: fsim(a, b),
+        options={"size": size},
+    )
+
+
+def _keypoints(kind: str) -> Callable[..., SimilarityMethod]:
+    def build(*, max_side: int = 256, max_features: int = 500, **_) -> SimilarityMethod:
+        from .keypoints import compare_features, detect_and_describe
+
+        return SimilarityMethod(
+            name=kind,
+            family="keypoints",
+            description=f"{kind.upper()} keypoints, ratio test, RANSAC homography; score from verified inliers",
+            extract=lambda image: detect_and_describe(fit_within(to_rgb(validate_image(image)), max_side), method=kind,
+                                                      max_features=max_features),
+            compare=lambda a, b: compare_features(a, b).score,
+            options={"max_side": max_side, "max_features": max_features},
+        )
+
+    return build
+
+
+def _embedding_method(name: str, model, family: str, description: str) -> SimilarityMethod:
+    from .embeddings import cosine_similarity_matrix, embed_images
+
+    return SimilarityMethod(
+        name=name,
+        family=family,
+        description=description,
+        extract=lambda image: embed_images(model, [image], progress=False)[0],
+        compare=lambda a, b: float(np.dot(a, b)),
+        extract_many=lambda images: list(embed_images(model, images, progress=False)),
+        compare_many=lambda q, g: cosine_similarity_matrix(np.stack(q), np.stack(g)),
+        weights=model.weights,
+    )
+
+
+def _cnn(name: str) -> Callable[..., SimilarityMethod]:
+    def build(*, device: str = "auto", fallback: str | None = None, **_) -> SimilarityMethod:
+        from .embeddings import load_cnn
+
+        model = load_cnn(name, device=device, fallback=fallback)
+        return _embedding_method(name, model, "embedding", f"{name} ImageNet features, cosine")
+
+    return build
+
+
+def _clip(*, device: str = "auto", fallback: str | None = None, **_) -> SimilarityMethod:
+    from .embeddings import load_clip
+
+    model = load_clip(device=device, fallback=fallback)
+    return _embedding_method("clip", model, "embedding", "CLIP ViT-B-16-plus-240 (laion400m_e32) image embedding, cosine")
+
+
+BUILDERS: dict[str, Callable[..., SimilarityMethod]] = {
+    "histogram_rgb": _histogram("rgb", 8, "correlation"),
+    "histogram_hsv": _histogram("hsv", (16, 8, 1), "correlation"),
+    "ssim": _ssim,
+    "ms_ssim": _ms_ssim,
+    "fsim": _fsim,
+    "sift": _keypoints("sift"),
+    "surf": _keypoints("surf"),
+    "orb": _keypoints("orb"),
+    "akaze": _keypoints("akaze"),
+    "mobilenet_v2": _cnn("mobilenet_v2"),
+    "vgg16": _cnn("vgg16"),
+    "clip": _clip,
+}
+METHOD_NAMES = tuple(BUILDERS)
+
+
+def build_method(name: str, **options) -> SimilarityMethod:
+    """Create a method by name, loading its model if it has one.
+
+    Parameters
+    ----------
+    name
+        One of :data:`METHOD_NAMES`.
+    **options
+        Passed to the builder: ``size`` (structural methods), ``max_side`` /
+        ``max_features`` (keypoints), ``device`` and ``fallback`` (models).
+
+    Raises
+    ------
+    UnknownMethodError
+        For a name that is not registered (the message lists them).
+    WeightsUnavailableError
+        When a model's weights are neither cached nor downloadable.
+    """
+    if name not in BUILDERS:
+        raise unknown_name("similarity method", name, METHOD_NAMES)
+    return BUILDERS[name](**options)
+
+
+def similarity(image1, image2, *, method: str = "ssim", **options) -> float:
+    """Score two images with a registered method (higher = more similar).
+
+    Examples
+    --------
+    >>> import imgsim_helpers as h
+    >>> a = h.course_image("camera", max_side=64)
+    >>> similarity(a, a, method="ssim") == 1.0
+    True
+    """
+    return build_method(method, **options).similarity(image1, image2)

@@ -245,6 +245,31 @@ def summarise(results: list[MethodResult], bench: Benchmark) -> list[dict]:
     return rows
 
 
+def recall_table(rows: list[dict]) -> tuple[list[str], list[str], np.ndarray]:
+    """Methods that ran, families, and their recall@1 matrix (methods × families, "all" last)."""
+    ran = [r for r in rows if r["status"] == "ok"]
+    methods = list(dict.fromkeys(r["method"] for r in ran))
+    families = list(dict.fromkeys(r["family"] for r in ran))
+    lookup = {(r["method"], r["family"]): r["recall_at_1"] for r in ran}
+    return methods, families, np.array([[lookup[m, f] for f in families] for m in methods])
+
+
+def best_per_family(rows: list[dict]) -> dict[str, list[str]]:
+    """For each family, the method(s) with the highest recall@1 (all of them when tied).
+
+    Examples
+    --------
+    >>> rows = [dict(method=m, family="blur", status="ok", recall_at_1=r) for m, r in [("a", 0.5), ("b", 0.9)]]
+    >>> best_per_family(rows)
+    {'blur': ['b']}
+    """
+    methods, families, table = recall_table(rows)
+    if not methods:
+        raise EmptyInputError("no method ran, so there is no best method")
+    return {f: [m for m, v in zip(methods, table[:, j], strict=True) if v == table[:, j].max()]
+            for j, f in enumerate(families)}
+
+
 def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
     """Write the tidy CSV, a recall@1 heatmap and an accuracy-versus-cost plot into ``out``."""
     import matplotlib
@@ -262,11 +287,8 @@ def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
         writer.writerows(rows)
 
     ran = [r for r in rows if r["status"] == "ok"]
-    methods = list(dict.fromkeys(r["method"] for r in ran))
-    families = [f for f in dict.fromkeys(r["family"] for r in ran)]
+    methods, families, table = recall_table(rows)
     if methods:
-        table = np.array([[next(r["recall_at_1"] for r in ran if r["method"] == m and r["family"] == f)
-                           for f in families] for m in methods])
         fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(families), 1.2 + 0.45 * len(methods)))
         plot_heatmap(table, row_labels=methods, col_labels=families, ax=ax, cmap="magma", title="recall@1")
         fig.tight_layout()

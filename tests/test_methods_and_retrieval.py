@@ -103,6 +103,17 @@ def test_command_line_writes_csv_and_plots(tmp_path, capsys):
     assert "nope" in capsys.readouterr().err
 
 
+def test_best_per_family_keeps_ties():
+    from imgsim_helpers.retrieval import best_per_family
+
+    rows = [dict(method=m, family=f, status="ok", recall_at_1=r)
+            for m, f, r in [("a", "x", 1.0), ("b", "x", 1.0), ("a", "y", 0.2), ("b", "y", 0.4)]]
+    rows.append(dict(method="c", family="all", status="unavailable: weights", recall_at_1=float("nan")))
+    assert best_per_family(rows) == {"x": ["a", "b"], "y": ["b"]}
+    with pytest.raises(EmptyInputError):
+        best_per_family(rows[-1:])
+
+
 def test_every_registered_method_is_a_known_name():
     assert set(CHEAP) <= set(METHOD_NAMES)
     rows = run_benchmark(["histogram_rgb"], smoke=True, progress=False, families=["flip"])

@@ -26,6 +26,7 @@ _EXPORTS = {
     "errors": [
         "CheckpointError",
         "DeviceUnavailableError",
+        "DescriptorMismatchError",
         "EmptyImageError",
         "EmptyInputError",
         "ImageLoadError",
@@ -61,6 +62,18 @@ _EXPORTS = {
     ],
     "transforms": ["TRANSFORMS", "apply_transform"],
     "methods": ["METHOD_NAMES", "build_method", "similarity"],
+    "keypoints": [
+        "Features",
+        "compare_features",
+        "detect_and_describe",
+        "keypoint_similarity",
+        "match_descriptors",
+        "matching_score",
+        "repeatability",
+        "verify_matches",
+    ],
+    "surf": ["integral_image", "surf"],
+    "ssim": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -70,6 +70,10 @@ class UnknownMethodError(InvalidParameterError):
         super().__init__(f"unknown {kind} {given!r}; choose one of: {', '.join(self.known)}")
 
 
+class DescriptorMismatchError(InvalidParameterError):
+    """Two descriptor sets cannot be compared (different length or kind), or one is malformed."""
+
+
 class EmptyInputError(InvalidParameterError):
     """A list or gallery that must hold at least one item is empty."""
 

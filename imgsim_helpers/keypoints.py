@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidParameterError, unknown_name
+from .errors import DescriptorMismatchError, InvalidParameterError, unknown_name
 from .io import to_gray, to_uint8, validate_image
 
 __all__ = [
@@ -80,10 +80,8 @@ ORB_DEFAULT_FEATURES = 1000
 #: Fewer verified inliers than this count as no geometric agreement (see :func:`keypoint_similarity`).
 DEFAULT_MIN_INLIERS = 10
 _MIN_MATCHES = {"homography": 4, "affine": 3}
+_SURF_OPTIONS = {"hessian_threshold", "n_octaves", "n_intervals", "upright", "extended"}
 
-
-class DescriptorMismatchError(InvalidParameterError):
-    """Two descriptor sets cannot be compared (different length or kind), or one is malformed."""
 
 
 # --------------------------------------------------------------------------- features
@@ -132,8 +130,11 @@ class Features:
     image_shape: tuple[int, int]
 
     def __post_init__(self):
+        # Read-only views: frozen all the way down, without touching the caller's arrays.
         for name in ("xy", "scale", "angle", "response", "descriptors"):
-            getattr(self, name).setflags(write=False)
+            view = np.asarray(getattr(self, name)).view()
+            view.setflags(write=False)
+            object.__setattr__(self, name, view)
 
     def __len__(self) -> int:
         return int(self.xy.shape[0])
@@ -152,6 +153,15 @@ class Features:
         )
 
 
+def _is_number(value) -> bool:
+    """A finite real number (bool and strings excluded)."""
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool | np.bool_)
+        and bool(np.isfinite(value))
+    )
+
+
 def _check_method(method) -> str:
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise unknown_name("keypoint method", method, METHODS)
@@ -166,20 +176,27 @@ def _check_max_features(max_features) -> int | None:
     return int(max_features)
 
 
-def _opencv_detector(method: str, max_features: int | None):
+_OPENCV_FACTORIES = {"sift": "SIFT_create", "orb": "ORB_create", "akaze": "AKAZE_create", "brisk": "BRISK_create"}
+
+
+def _opencv_detector(method: str, max_features: int | None, options: dict):
     import cv2
 
-    if method == "sift":
-        return cv2.SIFT_create()
+    options = dict(options)
     if method == "orb":
-        return cv2.ORB_create(nfeatures=max_features or ORB_DEFAULT_FEATURES)
-    if method == "akaze":
-        return cv2.AKAZE_create()
-    return cv2.BRISK_create()
+        options.setdefault("nfeatures", max_features or ORB_DEFAULT_FEATURES)
+    factory = getattr(cv2, _OPENCV_FACTORIES[method])
+    try:
+        return factory(**options)
+    except (cv2.error, TypeError) as error:
+        raise InvalidParameterError(
+            f"options {options!r} are not accepted by cv2.{_OPENCV_FACTORIES[method]}: "
+            f"{str(error).strip().splitlines()[-1]}"
+        ) from None
 
 
-def _from_opencv(gray8: np.ndarray, method: str, max_features: int | None):
-    detector = _opencv_detector(method, max_features)
+def _from_opencv(gray8: np.ndarray, method: str, max_features: int | None, options: dict):
+    detector = _opencv_detector(method, max_features, options)
     keypoints, descriptors = detector.detectAndCompute(gray8, None)
     binary = method != "sift"
     width = detector.descriptorSize()
@@ -193,7 +210,9 @@ def _from_opencv(gray8: np.ndarray, method: str, max_features: int | None):
     return xy, scale, angle, response, np.ascontiguousarray(descriptors), binary
 
 
-def detect_and_describe(image, *, method: str = "sift", max_features: int | None = None) -> Features:
+def detect_and_describe(
+    image, *, method: str = "sift", max_features: int | None = None, options: dict | None = None
+) -> Features:
     """Find keypoints and compute their descriptors with one of :data:`METHODS`.
 
     Parameters
@@ -208,6 +227,13 @@ def detect_and_describe(image, *, method: str = "sift", max_features: int | None
     max_features
         Keep only this many keypoints, the strongest by response (``None``:
         all; ORB then targets :data:`ORB_DEFAULT_FEATURES`).
+    options
+        Method-specific settings: for ``"surf"`` the keywords of
+        :func:`imgsim_helpers.surf.surf` (``hessian_threshold``,
+        ``n_octaves``, ``n_intervals``, ``upright``, ``extended``); for the
+        others the keywords of OpenCV's ``cv2.SIFT_create``,
+        ``cv2.ORB_create``, ``cv2.AKAZE_create``, ``cv2.BRISK_create``
+        (for example ``{"contrastThreshold": 0.02}``).
 
     Returns
     -------
@@ -233,16 +259,27 @@ def detect_and_describe(image, *, method: str = "sift", max_features: int | None
     """
     method = _check_method(method)
     max_features = _check_max_features(max_features)
+    if options is None:
+        options = {}
+    if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+        raise InvalidParameterError(f"options must be a dict of keyword arguments; got {options!r}")
     image = validate_image(image, min_size=MIN_SIZE)
     gray = to_gray(image)
     if method == "surf":
         from .surf import surf
 
-        found = surf(gray, max_keypoints=max_features)
+        unknown = sorted(set(options) - _SURF_OPTIONS)
+        if unknown:
+            raise InvalidParameterError(
+                f"unknown SURF option(s) {unknown}; choose among {sorted(_SURF_OPTIONS)}"
+            )
+        found = surf(gray, max_keypoints=max_features, **options)
         xy, scale, angle, response = found.xy, found.scale, found.angle, found.response
         descriptors, binary = found.descriptors, False
     else:
-        xy, scale, angle, response, descriptors, binary = _from_opencv(to_uint8(gray), method, max_features)
+        xy, scale, angle, response, descriptors, binary = _from_opencv(
+            to_uint8(gray), method, max_features, options
+        )
     order = np.argsort(-response, kind="stable")
     if max_features is not None:
         order = order[:max_features]
@@ -381,7 +418,7 @@ def match_descriptors(d1, d2, *, ratio: float = 0.75, cross_check: bool = False)
             f"d1 has {a.shape[1]} values per descriptor and d2 has {b.shape[1]}; describe both "
             "images with the same method and options"
         )
-    if isinstance(ratio, bool) or not np.isscalar(ratio) or not 0.0 < float(ratio) <= 1.0:
+    if not _is_number(ratio) or not 0.0 < float(ratio) <= 1.0:
         raise InvalidParameterError(f"ratio must be a number in (0, 1]; got {ratio!r}")
     norm = "hamming" if binary_a else "l2"
     if len(a) == 0 or len(b) == 0 or a.shape[1] == 0:
@@ -539,11 +576,9 @@ def verify_matches(
 
     if model not in MODELS:
         raise unknown_name("geometric model", model, MODELS)
-    if isinstance(ransac_threshold, bool) or not np.isscalar(ransac_threshold) or not (
-        np.isfinite(ransac_threshold) and ransac_threshold > 0
-    ):
+    if not _is_number(ransac_threshold) or not ransac_threshold > 0:
         raise InvalidParameterError(f"ransac_threshold must be a positive number of pixels; got {ransac_threshold!r}")
-    if not 0.0 < confidence < 1.0:
+    if not _is_number(confidence) or not 0.0 < confidence < 1.0:
         raise InvalidParameterError(f"confidence must be in (0, 1); got {confidence!r}")
     if isinstance(max_iters, bool) or not isinstance(max_iters, int | np.integer) or max_iters < 1:
         raise InvalidParameterError(f"max_iters must be a positive integer; got {max_iters!r}")
@@ -600,6 +635,9 @@ class KeypointSimilarity:
         too few inliers, no transform).
     n_inliers
         Verified matches (before the ``min_inliers`` gate).
+    n_distinct_inliers
+        :math:`\\min(u_1, u_2)`: inliers counted once per keypoint on the
+        side where they are fewest — the numerator of the score.
     features1, features2
         The keypoints and descriptors of both images.
     matches
@@ -613,6 +651,7 @@ class KeypointSimilarity:
     score: float
     reason: str
     n_inliers: int
+    n_distinct_inliers: int
     features1: Features
     features2: Features
     matches: Matches
@@ -680,23 +719,25 @@ def compare_features(
     )
     n1, n2 = len(features1), len(features2)
     n_inliers = verification.n_inliers
+    pairs = matches.indices[verification.inliers]
+    # Several keypoints of one image matched to the same keypoint of the
+    # other (a homography collapsing onto a few points) must count once.
+    distinct = min(len(np.unique(pairs[:, 0])), len(np.unique(pairs[:, 1])))
     score, reason = 0.0, "ok"
     if n1 == 0 or n2 == 0:
         which = " and ".join(n for n, k in (("image1", n1), ("image2", n2)) if k == 0)
         reason = f"no keypoints in {which} (textureless or too small); nothing to match"
     elif not verification.ok:
         reason = verification.reason
-    elif n_inliers < min_inliers:
+    elif distinct < min_inliers:
         reason = (
-            f"only {n_inliers} inliers, fewer than min_inliers={min_inliers}: "
+            f"only {distinct} distinct inliers, fewer than min_inliers={min_inliers}: "
             "no reliable geometric agreement"
         )
     else:
-        pairs = matches.indices[verification.inliers]
-        distinct = min(len(np.unique(pairs[:, 0])), len(np.unique(pairs[:, 1])))
         score = float(min(1.0, distinct / min(n1, n2)))
     return KeypointSimilarity(
-        score, reason, n_inliers, features1, features2, matches, verification, features1.method
+        score, reason, n_inliers, distinct, features1, features2, matches, verification, features1.method
     )
 
 
@@ -712,6 +753,7 @@ def keypoint_similarity(
     cross_check: bool = False,
     min_inliers: int = DEFAULT_MIN_INLIERS,
     seed: int = 0,
+    options: dict | None = None,
 ) -> KeypointSimilarity:
     """How much of two images is the same scene seen through one geometric map.
 
@@ -729,9 +771,11 @@ def keypoint_similarity(
     the share of the sparser image's keypoints that found a geometrically
     consistent partner. It is 1 for identical images, stays high for a
     rotated, rescaled or cropped copy (the sparser image, for example the
-    crop, sets the denominator), and is 0 when fewer than ``min_inliers``
-    matches agree, since RANSAC always finds a few chance inliers (4 points
-    always fit a homography exactly) between unrelated images. The score is
+    crop, sets the denominator), and is 0 when :math:`\\min(u_1, u_2)` is
+    below ``min_inliers``: RANSAC always finds a few chance inliers between
+    unrelated images (4 points always fit a homography exactly), and a
+    degenerate homography can gather many matches that all point at the
+    same few keypoints — counting distinct keypoints defuses both. The score is
     not exactly symmetric: the ratio test runs from image 1 to image 2.
 
     Parameters
@@ -754,6 +798,8 @@ def keypoint_similarity(
         Fewer inliers than this give score 0 with a reason.
     seed
         RANSAC's random seed.
+    options
+        Method-specific detector settings, as in :func:`detect_and_describe`.
 
     Returns
     -------
@@ -774,8 +820,8 @@ def keypoint_similarity(
     (0.0, 'no keypoints in image2 (textureless or too small); nothing to match')
     """
     method = _check_method(method)
-    features1 = detect_and_describe(image1, method=method, max_features=max_features)
-    features2 = detect_and_describe(image2, method=method, max_features=max_features)
+    features1 = detect_and_describe(image1, method=method, max_features=max_features, options=options)
+    features2 = detect_and_describe(image2, method=method, max_features=max_features, options=options)
     return compare_features(
         features1, features2, ratio=ratio, model=model, ransac_threshold=ransac_threshold,
         cross_check=cross_check, min_inliers=min_inliers, seed=seed,

@@ -27,7 +27,7 @@ the notebook can show on its own:
    vector gives the orientation.
 5. :func:`surf_describe` — a 20s × 20s square window rotated to the
    orientation, 4×4 sub-regions of 5×5 samples, Haar responses of size 2s
-   weighted by a Gaussian of σ = 3.3s; per sub-region
+   along the keypoint's axes, weighted by a Gaussian of σ = 3.3s; per sub-region
    :math:`(\\sum d_x, \\sum d_y, \\sum |d_x|, \\sum |d_y|)`: 64 values,
    normalised to unit length. ``extended=True`` splits each sum by the sign
    of the other response (128 values); ``upright=True`` skips the
@@ -109,7 +109,9 @@ _DESC_U = _DESC_U.ravel()
 _DESC_V = _DESC_V.ravel()
 _DESC_WEIGHT = np.exp(-(_DESC_U**2 + _DESC_V**2) / (2.0 * 3.3**2))
 _CELL_V, _CELL_U = (a.ravel() for a in np.mgrid[-10:11, -10:11].astype(np.float64))
-_MODE = "cells"
+_NEIGHBOURS = [
+    (di, dr, dc) for di in (-1, 0, 1) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (di, dr, dc) != (0, 0, 0)
+]
 _BATCH = 256  # keypoints per vectorised batch: bounds the temporary arrays
 
 
@@ -196,9 +198,9 @@ def box_sum(table, top, left, height, width) -> np.ndarray:
     --------
     >>> image = np.arange(12).reshape(3, 4).astype(np.uint8)
     >>> float(box_sum(integral_image(image), 1, 1, 2, 2))
-    24.0
+    30.0
     >>> int(image[1:3, 1:3].sum())
-    24
+    30
     """
     table = np.asarray(table, dtype=np.float64)
     if table.ndim != 2 or min(table.shape) < 1:
@@ -230,17 +232,6 @@ class _Integral:
         self.flat = self.table.ravel()
         self.stride = self.table.shape[1]
 
-    def grid_box(self, step, n_rows, n_cols, top, left, height, width) -> np.ndarray:
-        """Box sums for boxes anchored at every grid point ``(k * step, m * step)``."""
-        t = self.table
-        r0 = self.pad + top
-        c0 = self.pad + left
-        r1, c1 = r0 + height, c0 + width
-        span_r, span_c = step * (n_rows - 1) + 1, step * (n_cols - 1) + 1
-        rs0, rs1 = slice(r0, r0 + span_r, step), slice(r1, r1 + span_r, step)
-        cs0, cs1 = slice(c0, c0 + span_c, step), slice(c1, c1 + span_c, step)
-        return t[rs1, cs1] - t[rs0, cs1] - t[rs1, cs0] + t[rs0, cs0]
-
     def _at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """The table bilinearly interpolated at real (table) coordinates.
 
@@ -259,10 +250,20 @@ class _Integral:
         bottom = f[i + s] + fc * (f[i + s + 1] - f[i + s])
         return top + fr * (bottom - top)
 
+    def _centre(self, x, y, half):
+        """Table coordinates of box centres, kept far enough inside that no box is cut.
+
+        Beyond the mirrored border the box slides along the edge instead of
+        losing area, which would bias its sum.
+        """
+        limit_r, limit_c = self.table.shape[0] - 1.0, self.table.shape[1] - 1.0
+        cx = np.clip(x + (0.5 + self.pad), half, np.maximum(limit_c - half, half))
+        cy = np.clip(y + (0.5 + self.pad), half, np.maximum(limit_r - half, half))
+        return cx, cy
+
     def box_mean(self, x: np.ndarray, y: np.ndarray, half) -> np.ndarray:
         """Mean of the image over axis-aligned squares of side ``2 * half`` centred at (x, y)."""
-        cx = x + (0.5 + self.pad)
-        cy = y + (0.5 + self.pad)
+        cx, cy = self._centre(x, y, half)
         total = (
             self._at(cy + half, cx + half) - self._at(cy - half, cx + half)
             - self._at(cy + half, cx - half) + self._at(cy - half, cx - half)
@@ -277,8 +278,7 @@ class _Integral:
         interpolation of the integral image, so no rounding enters.
         """
         # Pixel k covers [k - 0.5, k + 0.5]; table index j is the boundary at j - 0.5.
-        cm = x + (0.5 + self.pad)
-        rm = y + (0.5 + self.pad)
+        cm, rm = self._centre(x, y, half)
         c0, c2 = cm - half, cm + half
         r0, r2 = rm - half, rm + half
         a = self._at(r0, c0)
@@ -357,18 +357,34 @@ def box_kernels(size: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _hessian_grid(integral: _Integral, size: int, step: int, n_rows: int, n_cols: int):
-    dxx_boxes, dyy_boxes, dxy_boxes = _boxes(size)
-    out = []
-    for boxes in (dxx_boxes, dyy_boxes, dxy_boxes):
-        total = None
-        for top, left, height, width, weight in boxes:
-            part = integral.grid_box(step, n_rows, n_cols, top, left, height, width)
-            if weight != 1.0:
-                part *= weight
-            total = part if total is None else total + part
-        total *= 1.0 / (size * size)
-        out.append(total)
-    return out
+    """Dxx, Dyy, Dxy / size² on the sampling grid, sharing row and column differences.
+
+    Every box of Dxx spans the same rows, so one difference of table rows
+    serves all of them (and likewise columns for Dyy); this is the
+    arithmetic of :func:`box_sum`, reorganised.
+    """
+    t, p = integral.table, integral.pad
+    lobe = size // 3
+    half = (size - 1) // 2
+    mid = (lobe - 1) // 2
+    span_r, span_c = step * (n_rows - 1) + 1, step * (n_cols - 1) + 1
+
+    def rows(m, offset):  # table rows at grid row + offset (a boundary offset)
+        return m[p + offset : p + offset + span_r : step]
+
+    def cols(m, offset):
+        return m[:, p + offset : p + offset + span_c : step]
+
+    band = rows(t, lobe) - rows(t, 1 - lobe)  # rows -(lobe-1) .. lobe-1
+    dxx = cols(band, half + 1) - cols(band, -half) - 3.0 * (cols(band, mid + 1) - cols(band, -mid))
+    band = cols(t, lobe) - cols(t, 1 - lobe)
+    dyy = rows(band, half + 1) - rows(band, -half) - 3.0 * (rows(band, mid + 1) - rows(band, -mid))
+    # Dxy = top-left + bottom-right - top-right - bottom-left = left(D) - right(D)
+    # with D = top band - bottom band.
+    band = (rows(t, 0) - rows(t, -lobe)) - (rows(t, lobe + 1) - rows(t, 1))
+    dxy = (cols(band, 0) - cols(band, -lobe)) - (cols(band, lobe + 1) - cols(band, 1))
+    norm = 1.0 / (size * size)
+    return dxx * norm, dyy * norm, dxy * norm
 
 
 @dataclass(frozen=True, eq=False)
@@ -496,8 +512,6 @@ def _octaves(shape, n_octaves: int, n_intervals: int) -> list[int]:
 
 
 def _detect(integral: _Integral, threshold: float, octaves: list[int], n_intervals: int) -> SurfKeypoints:
-    from scipy import ndimage
-
     height, width = integral.shape
     found = []
     for octave in octaves:
@@ -512,14 +526,17 @@ def _detect(integral: _Integral, threshold: float, octaves: list[int], n_interva
             dets.append(dxx * dyy - (DXY_WEIGHT * dxy) ** 2)
             traces.append(dxx + dyy)
         det = np.stack(dets)
-        peak = ndimage.maximum_filter(det, size=3, mode="nearest")
-        candidate = (det == peak) & (det > threshold)
-        # The first and last interval and the grid's outer ring have no
-        # neighbour on one side, so neither the 3x3x3 test nor the fit works there.
-        candidate[[0, -1]] = False
-        candidate[:, [0, -1]] = False
-        candidate[:, :, [0, -1]] = False
-        i, r, c = np.nonzero(candidate)
+        # Candidates: above threshold, in an inner interval (maxima need a
+        # neighbour scale on both sides) and off the grid's outer ring (the
+        # 3x3x3 test and the quadratic fit need all 26 neighbours).
+        inner = det[1:-1, 1:-1, 1:-1]
+        i, r, c = np.nonzero(inner > threshold)
+        i, r, c = i + 1, r + 1, c + 1
+        v = det[i, r, c]
+        is_max = np.ones(i.size, dtype=bool)
+        for di, dr, dc in _NEIGHBOURS:
+            is_max &= v >= det[i + di, r + dr, c + dc]
+        i, r, c = i[is_max], r[is_max], c[is_max]
         if i.size == 0:
             continue
         v = det[i, r, c]
@@ -570,8 +587,10 @@ def _pad_for(octaves: list[int], n_intervals: int) -> int:
 
 
 def _check_detector_options(hessian_threshold, n_octaves, n_intervals, max_keypoints):
-    if isinstance(hessian_threshold, bool) or not np.isscalar(hessian_threshold) or not (
-        np.isfinite(hessian_threshold) and hessian_threshold >= 0
+    if (
+        isinstance(hessian_threshold, bool | np.bool_)
+        or not isinstance(hessian_threshold, int | float | np.integer | np.floating)
+        or not (np.isfinite(hessian_threshold) and hessian_threshold >= 0)
     ):
         raise InvalidParameterError(
             f"hessian_threshold must be a finite number >= 0 (gray scale [0, 1]; OpenCV's value "
@@ -686,22 +705,18 @@ def _descriptors(
         n = stop - start
         x, y, s = xy[start:stop, 0:1], xy[start:stop, 1:2], scale[start:stop, None]
         cos, sin = np.cos(theta[start:stop, None]), np.sin(theta[start:stop, None])
-        if _MODE == "axis":
-            px = x + s * (_DESC_U * cos - _DESC_V * sin)
-            py = y + s * (_DESC_U * sin + _DESC_V * cos)
-            dx, dy = integral.haar(px, py, s)
-            ru = (cos * dx + sin * dy) * _DESC_WEIGHT
-            rv = (cos * dy - sin * dx) * _DESC_WEIGHT
-        else:
-            px = x + s * (_CELL_U * cos - _CELL_V * sin)
-            py = y + s * (_CELL_U * sin + _CELL_V * cos)
-            cells = integral.box_mean(px, py, 0.5 * s).reshape(n, 21, 21)
-            left = cells[:, :-1, :-1] + cells[:, 1:, :-1]
-            right = cells[:, :-1, 1:] + cells[:, 1:, 1:]
-            top = cells[:, :-1, :-1] + cells[:, :-1, 1:]
-            bottom = cells[:, 1:, :-1] + cells[:, 1:, 1:]
-            ru = ((right - left).reshape(n, 400)) * _DESC_WEIGHT
-            rv = ((bottom - top).reshape(n, 400)) * _DESC_WEIGHT
+        # Cell means on a 21 x 21 grid of spacing s turned to the orientation;
+        # 2 x 2 cells form a Haar wavelet of side 2s in the keypoint's frame,
+        # centred on each of the 20 x 20 samples.
+        px = x + s * (_CELL_U * cos - _CELL_V * sin)
+        py = y + s * (_CELL_U * sin + _CELL_V * cos)
+        cells = integral.box_mean(px, py, 0.5 * s).reshape(n, 21, 21)
+        left = cells[:, :-1, :-1] + cells[:, 1:, :-1]
+        right = cells[:, :-1, 1:] + cells[:, 1:, 1:]
+        top = cells[:, :-1, :-1] + cells[:, :-1, 1:]
+        bottom = cells[:, 1:, :-1] + cells[:, 1:, 1:]
+        ru = (right - left).reshape(n, 400) * _DESC_WEIGHT
+        rv = (bottom - top).reshape(n, 400) * _DESC_WEIGHT
         ru = ru.reshape(n, 4, 5, 4, 5)
         rv = rv.reshape(n, 4, 5, 4, 5)
         if extended:
@@ -726,7 +741,7 @@ def surf_orientation(image, keypoints: SurfKeypoints) -> np.ndarray:
 
     Haar wavelet responses of side 4s are taken at the 109 points of a grid
     of spacing s inside a circle of radius 6s, weighted by a Gaussian of
-    σ = 2s; a window of angle π/3 slides around the circle in 5° steps, and
+    σ = 2s; a window of angle π/3 slides around the circle in 1° steps, and
     the angle of the longest sum of responses within a window is the
     orientation. The angle is measured from +x towards +y (image axes, rows
     downwards), as OpenCV's ``KeyPoint.angle``.
@@ -807,9 +822,14 @@ def surf_describe(
 
     The descriptor window is a square of side 20s centred on the keypoint
     and turned to its orientation, cut into 4×4 sub-regions of 5×5 samples
-    spaced s. At each sample, Haar responses of side 2s are computed along
-    the image axes, turned into the keypoint's frame and weighted by a
-    Gaussian of σ = 3.3s centred on the keypoint. Each sub-region
+    spaced s. At each sample, Haar responses of side 2s are taken along the
+    keypoint's own axes (its "horizontal" :math:`d_x` and "vertical"
+    :math:`d_y`) and weighted by a Gaussian of σ = 3.3s centred on the
+    keypoint. Each Haar wavelet is made of 2×2 cells of side s on the
+    rotated grid; a cell's mean is the exact mean over the axis-aligned
+    square of the same area centred on it (four look-ups in the integral
+    image, bilinearly interpolated at fractional corners) — like OpenCV's
+    SURF, which resamples the rotated window. Each sub-region
     contributes :math:`(\\sum d_x, \\sum d_y, \\sum |d_x|, \\sum |d_y|)`;
     ``extended`` sums :math:`d_x, |d_x|` separately for :math:`d_y < 0` and
     :math:`d_y \\ge 0` (and :math:`d_y, |d_y|` by the sign of :math:`d_x`).

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from .errors import EmptyInputError, InvalidParameterError, ShapeMismatchError
-from .io import to_float, validate_image
+from .io import to_float, to_rgb, validate_image
 
 
 def _plt():
@@ -268,4 +268,220 @@ def show_map(image_map, *, ax=None, title: str | None = None, cmap: str = "virid
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=10)
+    return ax
+
+
+# --------------------------------------------------------------------------- keypoints
+# viz sits below keypoints: these read .xy / .scale / .angle / .indices from whatever they are given.
+
+
+def _keypoint_arrays(keypoints, name: str):
+    """(xy, radius, angle-or-None) from Features-like objects or an (N, 2) / (N, >=3) array."""
+    if hasattr(keypoints, "xy"):
+        xy = np.asarray(keypoints.xy, dtype=np.float64)
+        radius = np.asarray(getattr(keypoints, "scale", np.full(len(xy), 3.0)), dtype=np.float64)
+        angle = getattr(keypoints, "angle", None)
+        angle = None if angle is None else np.asarray(angle, dtype=np.float64)
+    else:
+        array = np.asarray(keypoints, dtype=np.float64)
+        if array.ndim != 2 or array.shape[1] < 2:
+            raise InvalidParameterError(
+                f"{name} must be Features (with .xy) or an (N, 2) array of (x, y) positions, "
+                f"optionally with a third column of radii; got shape {array.shape}"
+            )
+        xy = array[:, :2]
+        radius = array[:, 2] if array.shape[1] > 2 else np.full(len(array), 3.0)
+        angle = None
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise InvalidParameterError(f"{name}.xy must have shape (N, 2); got {xy.shape}")
+    return xy, radius, angle
+
+
+def _display_rgb(image, name: str) -> np.ndarray:
+    """Float RGB in [0, 1] for imshow, whatever the input (gray, RGB, RGBA, uint8, float)."""
+    return to_float(to_rgb(validate_image(image, name=name), name=name), name=name)
+
+
+def _check_limit(value, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise InvalidParameterError(f"{name} must be a non-negative integer or None; got {value!r}")
+    return int(value)
+
+
+def _spread(n: int, limit: int | None) -> np.ndarray:
+    """Indices of at most ``limit`` items spread evenly over ``n`` (deterministic)."""
+    if limit is None or n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
+
+
+def draw_keypoints(image, keypoints, *, ax=None, max_points: int | None = 300, color="yellow", title=None):
+    """Draw keypoints on an image: a circle of each keypoint's scale and a line showing its angle.
+
+    Parameters
+    ----------
+    image
+        The image the keypoints were found in (gray or RGB, ``uint8`` or float in [0, 1]).
+    keypoints
+        :class:`imgsim_helpers.keypoints.Features` (or SURF features): circles
+        of radius ``scale`` with a radius drawn at ``angle`` (degrees from +x
+        towards +y, rows downwards). An ``(N, 2)`` array of (x, y) draws
+        small fixed circles (a third column gives radii).
+    ax
+        Matplotlib Axes to draw into (a new figure when ``None``).
+    max_points
+        Draw at most this many keypoints (the first ones: Features are
+        sorted strongest first); ``None`` draws all.
+    color
+        Matplotlib colour of the circles.
+    title
+        Axes title (default: how many keypoints are shown).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = draw_keypoints(np.zeros((32, 32), np.uint8), np.array([[10.0, 12.0, 4.0]]))
+    >>> len(ax.patches)
+    1
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Circle
+
+    rgb = _display_rgb(image, "image")
+    xy, radius, angle = _keypoint_arrays(keypoints, "keypoints")
+    max_points = _check_limit(max_points, "max_points")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6 * rgb.shape[0] / rgb.shape[1]))
+    ax.imshow(rgb, interpolation="nearest")
+    shown = np.arange(len(xy)) if max_points is None else np.arange(min(len(xy), max_points))
+    for k in shown:
+        ax.add_patch(Circle(tuple(xy[k]), radius[k], fill=False, color=color, linewidth=1.0))
+    if angle is not None and len(shown):
+        theta = np.radians(angle[shown])
+        tips = xy[shown] + radius[shown, None] * np.stack([np.cos(theta), np.sin(theta)], axis=1)
+        ax.add_collection(LineCollection(np.stack([xy[shown], tips], axis=1), colors=color, linewidths=1.0))
+    ax.set_xlim(-0.5, rgb.shape[1] - 0.5)
+    ax.set_ylim(rgb.shape[0] - 0.5, -0.5)
+    ax.set_axis_off()
+    ax.set_title(title if title is not None else f"{len(shown)} of {len(xy)} keypoints")
+    return ax
+
+
+def draw_matches(
+    image1,
+    image2,
+    kp1,
+    kp2,
+    matches,
+    *,
+    inliers=None,
+    ax=None,
+    max_lines: int | None = 200,
+    title=None,
+):
+    """Draw two images side by side with a line per match; inliers green, outliers red.
+
+    Parameters
+    ----------
+    image1, image2
+        The two images (gray or RGB, any size: the shorter is padded below).
+    kp1, kp2
+        Features (``.xy``) or ``(N, 2)`` arrays of (x, y) positions.
+    matches
+        :class:`imgsim_helpers.keypoints.Matches` (``.indices``) or an
+        ``(M, 2)`` integer array pairing ``kp1`` rows with ``kp2`` rows.
+    inliers
+        Optional ``(M,)`` boolean mask (for example ``verification.inliers``):
+        inliers are drawn green, outliers red; without it every line is cyan.
+    ax
+        Matplotlib Axes (a new figure when ``None``).
+    max_lines
+        Draw at most this many lines, inliers and outliers in proportion,
+        spread evenly over the matches; ``None`` draws all.
+    title
+        Axes title (default: counts of matches and inliers).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> a = np.zeros((20, 30), np.uint8)
+    >>> ax = draw_matches(a, a, np.array([[5.0, 5.0]]), np.array([[6.0, 7.0]]), np.array([[0, 0]]))
+    >>> ax.get_title()
+    '1 matches'
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    left = _display_rgb(image1, "image1")
+    right = _display_rgb(image2, "image2")
+    xy1, _, _ = _keypoint_arrays(kp1, "kp1")
+    xy2, _, _ = _keypoint_arrays(kp2, "kp2")
+    pairs = np.asarray(getattr(matches, "indices", matches))
+    if pairs.size == 0:
+        pairs = np.zeros((0, 2), np.int64)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or not np.issubdtype(pairs.dtype, np.integer):
+        raise InvalidParameterError(f"matches must be Matches or an (M, 2) integer array; got shape {pairs.shape}")
+    if len(pairs) and (pairs.min() < 0 or pairs[:, 0].max() >= len(xy1) or pairs[:, 1].max() >= len(xy2)):
+        raise InvalidParameterError(
+            f"match indices out of range for {len(xy1)} and {len(xy2)} keypoints"
+        )
+    if inliers is not None:
+        inliers = np.asarray(inliers, dtype=bool).reshape(-1)
+        if inliers.shape != (len(pairs),):
+            raise InvalidParameterError(
+                f"inliers must hold one boolean per match ({len(pairs)}); got shape {inliers.shape}"
+            )
+    max_lines = _check_limit(max_lines, "max_lines")
+
+    height = max(left.shape[0], right.shape[0])
+    canvas = np.ones((height, left.shape[1] + right.shape[1], 3))
+    canvas[: left.shape[0], : left.shape[1]] = left
+    canvas[: right.shape[0], left.shape[1] :] = right
+    offset = np.array([left.shape[1], 0.0])
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 10 * height / canvas.shape[1]))
+    ax.imshow(canvas, interpolation="nearest")
+    ax.axvline(left.shape[1] - 0.5, color="white", linewidth=1.0)
+    if inliers is None:
+        order = _spread(len(pairs), max_lines)
+        colors = ["cyan"] * len(order)
+    else:
+        good, bad = np.nonzero(inliers)[0], np.nonzero(~inliers)[0]
+        # Share the lines in proportion, so a few outliers stay visible.
+        good_room = None if max_lines is None else round(max_lines * len(good) / max(len(pairs), 1))
+        keep_good = good[_spread(len(good), good_room)]
+        bad_room = None if max_lines is None else max_lines - len(keep_good)
+        keep_bad = bad[_spread(len(bad), bad_room)]
+        order = np.concatenate([keep_good, keep_bad])
+        colors = ["lime"] * len(keep_good) + ["red"] * len(keep_bad)
+    if len(order):
+        start = xy1[pairs[order, 0]]
+        end = xy2[pairs[order, 1]] + offset
+        ax.add_collection(LineCollection(np.stack([start, end], axis=1), colors=colors, linewidths=0.8))
+        ax.scatter(start[:, 0], start[:, 1], s=6, c=colors)
+        ax.scatter(end[:, 0], end[:, 1], s=6, c=colors)
+    ax.set_xlim(-0.5, canvas.shape[1] - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.set_axis_off()
+    if title is None:
+        title = f"{len(pairs)} matches"
+        if inliers is not None:
+            title += f", {int(inliers.sum())} inliers (green)"
+        if len(order) < len(pairs):
+            title += f"; {len(order)} drawn"
+    ax.set_title(title)
     return ax

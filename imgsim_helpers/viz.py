@@ -21,7 +21,14 @@ def _plt():
     return plt
 
 
-def _show(ax, image, title=None):
+def show_image(ax, image, title=None):
+    """Draw one image on a matplotlib Axes (gray with a gray colour map), without ticks.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> show_image(plt.subplots()[1], np.zeros((4, 4)), "black")
+    """
     image = validate_image(image)
     shown = to_float(image)
     if shown.ndim == 2:
@@ -90,7 +97,7 @@ def show_images(
         if i < n:
             title = titles[i] if titles is not None else None
             score = scores[i] if scores is not None else None
-            _show(ax, images[i], _label(title, score, score_format))
+            show_image(ax, images[i], _label(title, score, score_format))
         else:
             ax.axis("off")
     if suptitle:
@@ -118,7 +125,7 @@ def image_grid(rows: Sequence[Sequence[np.ndarray]], *, row_labels=None, col_lab
         for j in range(ncols):
             ax = axes[i, j]
             if j < len(row):
-                _show(ax, row[j], col_labels[j] if (col_labels is not None and i == 0) else None)
+                show_image(ax, row[j], col_labels[j] if (col_labels is not None and i == 0) else None)
             else:
                 ax.axis("off")
             if j == 0 and row_labels is not None:

@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11, package registries):
 #   make course [SMOKE=1] [DEVICE=auto|cpu|cuda]   run every notebook into build/course
 #   make test                                      lint, unit, bad-input, notebook and claim tests
+#   make slides                                    offline reveal.js decks into build/slides
 # Both create .venv in the checkout when it is missing and install the package from pyproject.toml.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -19,7 +20,7 @@ export MPLCONFIGDIR     := $(CURDIR)/$(BUILD)/.matplotlib
 export MPLBACKEND       := Agg
 export PYTHONWARNINGS   := ignore::UserWarning:phasepack
 
-.PHONY: course test venv bench clean
+.PHONY: course test venv bench slides clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +37,9 @@ course: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m ruff check imgsim_helpers tests benchmarks notebooks
 	IMGSIM_SMOKE=1 $(PY) -m pytest --nbval-lax notebooks tests
+
+slides: $(VENV)/.installed
+	$(PY) -m imgsim_helpers.slides --out $(BUILD)/slides --executed $(BUILD)/course
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks

@@ -1,0 +1,188 @@
+"""Offline reveal.js slides of every notebook, with presenter notes.
+
+``python -m imgsim_helpers.slides --out build/slides`` (``make slides``)
+writes one ``<notebook>.slides.html`` deck per notebook plus an ``assets/``
+folder holding reveal.js, require.js, jQuery and MathJax, and points every
+deck at those local copies, so the folder works with no network — copy it to
+the presenting laptop and open a deck in a browser (``s`` opens the speaker
+view with the presenter notes). The assets are fetched once from the npm
+registry (``npm pack``) when the decks are exported, and cached.
+
+Slide structure comes from each cell's ``metadata.slideshow.slide_type``,
+which the committed notebooks carry; :func:`slide_type` states the rule.
+Executed notebooks from ``make course`` (``build/course``) are used when
+present, so the slides show the plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from .course import NOTEBOOK_DIR, course_notebooks
+from .errors import ImgSimError, InvalidParameterError
+
+ASSET_PACKAGES = {"reveal.js": "4.6.1", "requirejs": "2.3.7", "jquery": "2.2.4", "mathjax": "2.7.9"}
+ASSET_FOLDERS = {"reveal.js": "reveal.js", "requirejs": "require", "jquery": "jquery", "mathjax": "mathjax"}
+NOTES_MARKER = "**Presenter notes"
+# Parts of the MathJax package the decks never load (other output processors, source, fonts in other formats).
+_MATHJAX_SKIP = ("unpacked/", "jax/output/SVG/", "jax/output/HTML-CSS/", "jax/output/NativeMML/",
+                 "jax/output/PreviewHTML/", "fonts/HTML-CSS/STIX-Web/", "fonts/HTML-CSS/Asana-Math/",
+                 "fonts/HTML-CSS/Gyre-Pagella/", "fonts/HTML-CSS/Gyre-Termes/", "fonts/HTML-CSS/Latin-Modern/",
+                 "fonts/HTML-CSS/Neo-Euler/", "fonts/HTML-CSS/TeX/otf/", "fonts/HTML-CSS/TeX/eot/",
+                 "fonts/HTML-CSS/TeX/svg/", "fonts/HTML-CSS/TeX/png/")
+
+
+class AssetsUnavailableError(ImgSimError, RuntimeError):
+    """The reveal.js assets could not be fetched (no npm, no registry)."""
+
+
+def slide_type(cell, index: int, code_index: int | None) -> str:
+    """The reveal.js role of a cell.
+
+    * the title cell and every ``## `` section start a slide; ``### `` a sub-slide;
+    * a markdown cell starting with ``**Presenter notes`` becomes speaker notes;
+    * the first three code cells (imports, ``parameters``, derived values) are skipped;
+    * everything else continues the current slide (decks scroll when a slide is long).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> slide_type(nbformat.v4.new_markdown_cell("## Section"), 3, None)
+    'slide'
+    """
+    source = cell.source.lstrip()
+    if cell.cell_type == "markdown":
+        if index == 0 or source.startswith("## ") or source.startswith("# "):
+            return "slide"
+        if source.startswith("### "):
+            return "subslide"
+        if source.startswith(NOTES_MARKER):
+            return "notes"
+        return "-"
+    if code_index is not None and code_index < 3:
+        return "skip"
+    return "-"
+
+
+def add_slide_metadata(nb) -> None:
+    """Set ``metadata.slideshow.slide_type`` on every cell of a notebook, by :func:`slide_type`."""
+    code_index = 0
+    for index, cell in enumerate(nb.cells):
+        kind = slide_type(cell, index, code_index if cell.cell_type == "code" else None)
+        if cell.cell_type == "code":
+            code_index += 1
+        cell.metadata["slideshow"] = {"slide_type": kind}
+
+
+def fetch_assets(dest: Path) -> Path:
+    """Put reveal.js, require.js, jQuery and MathJax into ``dest`` (once; later calls reuse them)."""
+    dest = Path(dest)
+    marker = dest / ".complete"
+    if marker.is_file() and marker.read_text() == repr(ASSET_PACKAGES):
+        return dest
+    npm = shutil.which("npm")
+    if npm is None:
+        raise AssetsUnavailableError(
+            "exporting offline slides needs npm once, to fetch reveal.js, require.js, jQuery and MathJax "
+            "from the npm registry; install Node.js (for example `apt-get install nodejs npm`) and run "
+            "`make slides` again"
+        )
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = [f"{name}@{version}" for name, version in ASSET_PACKAGES.items()]
+        run = subprocess.run([npm, "pack", "--silent", *specs], cwd=tmp, capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            raise AssetsUnavailableError(f"npm pack {' '.join(specs)} failed: {run.stderr.strip()[:500]}")
+        for name, version in ASSET_PACKAGES.items():
+            _extract(Path(tmp) / f"{name}-{version}.tgz", dest / ASSET_FOLDERS[name], name)
+    # The decks import mermaid unconditionally; the course draws no mermaid diagrams, so a
+    # no-op module keeps the page from reaching for a CDN.
+    (dest / "mermaid-none.mjs").write_text("export default { initialize() {} };\n")
+    marker.write_text(repr(ASSET_PACKAGES))
+    return dest
+
+
+def _extract(archive: Path, target: Path, name: str) -> None:
+    """Unpack the files of an npm tarball that a deck loads."""
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or not member.name.startswith("package/"):
+                continue
+            relative = member.name[len("package/"):]
+            if name == "mathjax" and relative.startswith(_MATHJAX_SKIP):
+                continue
+            if name == "reveal.js" and not relative.startswith(("dist/", "plugin/notes/", "LICENSE")):
+                continue
+            if name == "requirejs" and relative not in ("require.js", "README.md"):
+                continue
+            if name == "jquery" and relative not in ("dist/jquery.min.js", "LICENSE.txt"):
+                continue
+            out = target / relative
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(member) as source:
+                out.write_bytes(source.read())
+
+
+def export_deck(notebook: Path, out_dir: Path) -> Path:
+    """Write ``<stem>.slides.html`` for one notebook, loading every asset from ``out_dir/assets``."""
+    import nbformat
+    from nbconvert import SlidesExporter
+
+    nb = nbformat.read(notebook, as_version=4)
+    if any("slideshow" not in cell.metadata for cell in nb.cells):
+        add_slide_metadata(nb)
+    exporter = SlidesExporter(
+        reveal_url_prefix="assets/reveal.js",
+        reveal_theme="simple",
+        reveal_scroll=True,
+        require_js_url="assets/require/require.js",
+        jquery_url="assets/jquery/dist/jquery.min.js",
+        mathjax_url="assets/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe",
+        mermaid_js_url="assets/mermaid-none.mjs",
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    deck = out_dir / f"{notebook.stem}.slides.html"
+    deck.write_text(body, encoding="utf-8")
+    return deck
+
+
+def export_slides(out_dir: Path, *, executed_dir: Path | None = None, only: list[str] | None = None) -> list[Path]:
+    """Fetch the assets and export one offline deck per notebook; executed copies are preferred."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fetch_assets(out_dir / "assets")
+    decks = []
+    for source in course_notebooks(NOTEBOOK_DIR, only=only):
+        executed = Path(executed_dir) / source.name if executed_dir else None
+        decks.append(export_deck(executed if executed and executed.is_file() else source, out_dir))
+    return decks
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m imgsim_helpers.slides", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("build/slides"))
+    parser.add_argument("--executed", type=Path, default=Path("build/course"),
+                        help="folder of executed notebooks (from make course); used when present")
+    parser.add_argument("--only", nargs="*", help="notebook name prefixes, e.g. 00 01")
+    args = parser.parse_args(argv)
+    try:
+        decks = export_slides(args.out, executed_dir=args.executed, only=args.only)
+    except (ImgSimError, InvalidParameterError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for deck in decks:
+        print(deck)
+    print(f"open {args.out / decks[0].name} in a browser; press s for the speaker view with presenter notes")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

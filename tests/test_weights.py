@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -32,8 +33,6 @@ def _pin(**changes) -> w.WeightFile:
 @pytest.fixture(autouse=True)
 def restore_offline_switches(monkeypatch):
     """Loaders switch the hub offline for the whole process; undo that after each test."""
-    import os
-
     for var in w.OFFLINE_ENV_VARS:
         if var in os.environ:
             monkeypatch.setenv(var, os.environ[var])
@@ -171,12 +170,19 @@ def test_no_network_sets_the_hub_offline_switch(online_env):
     offline, reason = w.decide_offline(None, "example.invalid")
     assert offline and "example.invalid" in reason
     assert hub_constants.HF_HUB_OFFLINE is True
-    import os
-
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    # a later call says why it is offline now
-    again, reason = w.decide_offline(None, "example.invalid")
-    assert again and "earlier in this session" in reason
+    # a switch set by detection is not taken as the user's wish: hosts are probed again
+    online_env.setattr(w, "network_available", lambda host, **k: host == w.HF_HUB_HOST)
+    assert w.decide_offline(None, "download.example")[0] is True
+    assert w.decide_offline(None, w.HF_HUB_HOST) == (False, "")
+    assert hub_constants.HF_HUB_OFFLINE is False and "HF_HUB_OFFLINE" not in os.environ
+
+
+def test_user_offline_switch_is_respected_without_probing(online_env):
+    online_env.setenv("HF_HUB_OFFLINE", "1")
+    online_env.setattr(w, "network_available", lambda *a, **k: pytest.fail("must not probe"))
+    offline, reason = w.decide_offline(None, w.HF_HUB_HOST)
+    assert offline and "HF_HUB_OFFLINE" in reason
 
 
 def test_network_present_stays_online(online_env):

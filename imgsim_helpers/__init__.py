@@ -89,6 +89,14 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)
 
 
+# Three modules share their name with their main function. Importing a submodule rebinds the
+# package attribute to the module, so bind the functions now: ``h.ssim(a, b)`` then works
+# whatever the user imported before (these modules need only NumPy, SciPy and OpenCV).
+from .fsim import fsim as fsim  # noqa: E402
+from .ssim import ssim as ssim  # noqa: E402
+from .surf import surf as surf  # noqa: E402
+
+
 def __getattr__(name: str):
     module = _WHERE.get(name)
     if module is None:

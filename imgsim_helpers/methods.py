@@ -110,44 +110,25 @@ def _histogram(space: str, bins, method: str) -> Callable[..., SimilarityMethod]
     return build
 
 
-def _ssim(*, size: int = 128, **_) -> SimilarityMethod:
-    from .ssim import ssim
+def _structural(name: str, min_size: int, default_size: int, label: str) -> Callable[..., SimilarityMethod]:
+    """SSIM, MS-SSIM and FSIM compare pixels in place: every image becomes a size×size gray image."""
 
-    return SimilarityMethod(
-        name="ssim",
-        family="structural",
-        description=f"SSIM (Gaussian 11×11, σ 1.5) on {size}×{size} gray",
-        extract=lambda image: _square_gray(image, size),
-        compare=lambda a, b: ssim(a, b),
-        options={"size": size},
-    )
+    def build(*, size: int = default_size, **_) -> SimilarityMethod:
+        from .fsim import fsim
+        from .ssim import ms_ssim, ssim
 
+        metric = {"ssim": ssim, "ms_ssim": ms_ssim, "fsim": fsim}[name]
+        side = max(size, min_size)
+        return SimilarityMethod(
+            name=name,
+            family="structural",
+            description=f"{label} on {side}×{side} gray",
+            extract=lambda image: _square_gray(image, side),
+            compare=lambda a, b: float(metric(a, b)),
+            options={"size": side},
+        )
 
-def _ms_ssim(*, size: int = 192, **_) -> SimilarityMethod:
-    from .ssim import ms_ssim
-
-    size = max(size, 176)  # five scales of an 11×11 window need 176 pixels
-    return SimilarityMethod(
-        name="ms_ssim",
-        family="structural",
-        description=f"MS-SSIM (five scales) on {size}×{size} gray",
-        extract=lambda image: _square_gray(image, size),
-        compare=lambda a, b: ms_ssim(a, b),
-        options={"size": size},
-    )
-
-
-def _fsim(*, size: int = 128, **_) -> SimilarityMethod:
-    from .fsim import fsim
-
-    return SimilarityMethod(
-        name="fsim",
-        family="structural",
-        description=f"FSIM (FeatureSIM.m) on {size}×{size} gray",
-        extract=lambda image: _square_gray(image, size),
-        compare=lambda a, b: fsim(a, b),
-        options={"size": size},
-    )
+    return build
 
 
 def _keypoints(kind: str) -> Callable[..., SimilarityMethod]:
@@ -202,9 +183,10 @@ def _clip(*, device: str = "auto", fallback: str | None = None, **_) -> Similari
 BUILDERS: dict[str, Callable[..., SimilarityMethod]] = {
     "histogram_rgb": _histogram("rgb", 8, "correlation"),
     "histogram_hsv": _histogram("hsv", (16, 8, 1), "correlation"),
-    "ssim": _ssim,
-    "ms_ssim": _ms_ssim,
-    "fsim": _fsim,
+    "ssim": _structural("ssim", 11, 128, "SSIM (Gaussian 11×11, σ 1.5)"),
+    # five scales of an 11×11 window need 176 pixels
+    "ms_ssim": _structural("ms_ssim", 176, 192, "MS-SSIM (five scales)"),
+    "fsim": _structural("fsim", 32, 128, "FSIM (FeatureSIM.m)"),
     "sift": _keypoints("sift"),
     "surf": _keypoints("surf"),
     "orb": _keypoints("orb"),

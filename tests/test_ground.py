@@ -102,6 +102,16 @@ def test_import_does_not_load_torch():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
+def test_functions_named_like_their_modules_stay_callable():
+    import subprocess
+    import sys
+
+    code = ("import imgsim_helpers.fsim, imgsim_helpers.ssim, imgsim_helpers.surf\n"
+            "import imgsim_helpers as h\n"
+            "print(all(callable(f) for f in (h.fsim, h.ssim, h.surf)))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "True"
+
+
 def test_unknown_top_level_name():
     with pytest.raises(AttributeError):
         _ = h.no_such_function

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -73,6 +74,36 @@ def export_html(executed: Path) -> Path:
     return page
 
 
+_HEADING = re.compile(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', re.S)
+_NAV_STYLE = (
+    "<style>.imgsim-nav{font-family:sans-serif;display:flex;gap:1.5rem;justify-content:space-between;"
+    "padding:.6rem 1rem;background:#f3f5f8;border-bottom:1px solid #d0d7de;position:sticky;top:0;z-index:10}"
+    ".imgsim-nav a{text-decoration:none}.imgsim-toc{font-family:sans-serif;margin:1rem 2rem;font-size:.95rem}"
+    ".imgsim-toc li{margin:.15rem 0}</style>"
+)
+
+
+def add_navigation(pages: list[Path], titles: list[str]) -> None:
+    """Give each HTML page a bar with previous / index / next links and a table of contents of its sections."""
+    for i, page in enumerate(pages):
+        if not page.is_file():
+            continue
+        text = page.read_text(encoding="utf-8")
+        if "imgsim-nav" in text:
+            continue
+        previous = f'<a href="{pages[i - 1].name}">← {html.escape(titles[i - 1])}</a>' if i > 0 else "<span></span>"
+        following = (f'<a href="{pages[i + 1].name}">{html.escape(titles[i + 1])} →</a>'
+                     if i + 1 < len(pages) else "<span></span>")
+        bar = f'<nav class="imgsim-nav">{previous}<a href="index.html">course index</a>{following}</nav>'
+        sections = "".join(f'<li><a href="#{anchor}">{re.sub(r"<[^>]+>", "", label).strip()}</a></li>'
+                           for anchor, label in _HEADING.findall(text))
+        toc = f'<details class="imgsim-toc" open><summary>Contents</summary><ul>{sections}</ul></details>' if sections else ""
+        header = _NAV_STYLE + bar + toc
+        text = re.sub(r"(<body[^>]*>)", lambda m, header=header: m.group(1) + header, text, count=1)
+        text = text.replace("</body>", bar + "</body>", 1)
+        page.write_text(text, encoding="utf-8")
+
+
 def write_index(out_dir: Path, entries: list[dict], *, smoke: bool, device: str) -> Path:
     """An index page linking the notebooks' HTML pages in order, with run times and status."""
     rows = "\n".join(
@@ -112,6 +143,7 @@ def run_course(out_dir: Path, *, smoke: bool, device: str, only: list[str] | Non
             export_html(executed)
         entries.append(entry)
         print(f"[course] {notebook.name} {entry['status']} in {entry['seconds']:.1f} s", flush=True)
+    add_navigation([out_dir / e["html"] for e in entries], [e["title"] for e in entries])
     write_index(out_dir, entries, smoke=smoke, device=device)
     (out_dir / "run_times.json").write_text(json.dumps(entries, indent=2))
     return entries

@@ -42,6 +42,22 @@ def test_index_page_links_every_notebook(tmp_path):
     assert "&lt;b&gt;" in page and "smoke" in page
 
 
+def test_navigation_links_neighbours_and_lists_sections(tmp_path):
+    pages = []
+    for name in ("00_a", "01_b", "02_c"):
+        page = tmp_path / f"{name}.html"
+        page.write_text('<html><body class="x"><h2 id="1-Intro">1 · Intro<a class="anchor-link" href="#1-Intro">¶</a></h2>'
+                        "</body></html>")
+        pages.append(page)
+    course.add_navigation(pages, ["A", "B", "C"])
+    middle = pages[1].read_text()
+    assert 'href="00_a.html"' in middle and 'href="02_c.html"' in middle and 'href="index.html"' in middle
+    assert '<a href="#1-Intro">1 · Intro</a>' in middle
+    assert 'href="00_a.html"' not in pages[0].read_text().split("</nav>")[0]
+    course.add_navigation(pages, ["A", "B", "C"])  # idempotent
+    assert pages[1].read_text().count('class="imgsim-nav"') == 2
+
+
 def test_run_course_rejects_an_unknown_device(tmp_path):
     with pytest.raises(InvalidParameterError):
         course.run_course(tmp_path, smoke=True, device="tpu")

@@ -18,7 +18,7 @@ export JUPYTER_DATA_DIR := $(CURDIR)/$(BUILD)/.jupyter-data
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(BUILD)/.jupyter-runtime
 export MPLCONFIGDIR     := $(CURDIR)/$(BUILD)/.matplotlib
 export MPLBACKEND       := Agg
-export PYTHONWARNINGS   := ignore::UserWarning:phasepack
+export PYTHONWARNINGS   := ignore::UserWarning:phasepack.tools
 
 .PHONY: course test venv bench slides clean
 

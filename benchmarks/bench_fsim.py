@@ -18,9 +18,12 @@ Peers:
   many Python projects (phasepack, 6 orientations summed, no downsampling,
   unsigned wrapping uint16 Scharr gradients, per-channel mean).
 
-Peak memory is what :func:`benchmarks.timing.peak_memory_mib` sees through
-Python's allocators: NumPy arrays are counted, torch's CPU tensors are not,
-so piq's figure is a lower bound (roughly its Python-side bookkeeping only).
+Memory, two ways: ``peak_MiB`` is what :func:`benchmarks.timing.peak_memory_mib`
+sees through Python's allocators (NumPy arrays are counted, torch's CPU
+tensors are not, so piq's figure there means nothing); ``rss_peak_MiB`` is the
+rise of the process's peak resident memory during one call, measured in a
+fresh process per implementation after a small warm-up call (so lazy imports
+do not count), which sees torch too.
 
 Run: ``python -m benchmarks fsim``.
 """
@@ -28,11 +31,13 @@ Run: ``python -m benchmarks fsim``.
 from __future__ import annotations
 
 import os
-import warnings
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
+import imgsim_helpers.phase_congruency as pc_module
 from benchmarks.timing import best_time, peak_memory_mib, report
 from imgsim_helpers.fsim import fsim, fsim_phasepack_recipe
 from imgsim_helpers.io import load_image
@@ -58,12 +63,75 @@ def _reference_pair() -> tuple[np.ndarray, np.ndarray] | None:
     return load_image(folder / "I01.BMP"), load_image(folder / "i01_01_5.bmp")
 
 
-def _row(metric, peer, fn, ours_value, ours_time, reference_value, repeat):
+def _call(kind: str, a: np.ndarray, b: np.ndarray):
+    """The call that ``kind`` (``"<ours|piq32|piq64|recipe>:<fsim|fsimc>"``) names, on a and b."""
+    impl, metric = kind.split(":")
+    chromatic = metric == "fsimc"
+    if impl == "ours":
+        return lambda: fsim(a, b, chromatic=chromatic)
+    if impl == "recipe":
+        return lambda: fsim_phasepack_recipe(a, b)
+    import piq
+    import torch
+
+    torch.set_grad_enabled(False)
+    dtype = torch.float32 if impl == "piq32" else torch.float64
+    ta, tb = (torch.from_numpy(x.transpose(2, 0, 1).copy())[None].to(dtype) for x in (a, b))
+    return lambda: piq.fsim(ta, tb, data_range=255.0, chromatic=chromatic).item()
+
+
+def _proc_status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _rss_probe(kind: str) -> None:
+    """Print the rise of peak RSS (MiB) during one call; run in a fresh process.
+
+    Linux: the peak (VmHWM) is reset to the current RSS just before the call
+    by writing 5 to /proc/self/clear_refs. ``ru_maxrss`` would not do: it
+    survives ``exec``, so a child of a process that imported torch starts
+    with torch's peak already recorded.
+    """
+    a, b = _pair()
+    _call(kind, a[:64, :64].copy(), b[:64, :64].copy())()  # lazy imports and set-up
+    fn = _call(kind, a, b)
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _proc_status_kib("VmRSS")
+    except OSError:  # not Linux, or not allowed: the peak so far is the baseline
+        import resource
+
+        unit = 2**10 if sys.platform == "darwin" else 1  # ru_maxrss: bytes on macOS
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // unit
+        fn()
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // unit - before) / 2**10)
+        return
+    fn()
+    print((_proc_status_kib("VmHWM") - before) / 2**10)
+
+
+def _rss_peak_mib(kind: str) -> float | None:
+    root = Path(__file__).resolve().parents[1]
+    code = f"from benchmarks.bench_fsim import _rss_probe; _rss_probe({kind!r})"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=600
+        )
+        return float(done.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def _row(metric, peer, threads, fn, ours_value, ours_time, reference_value, repeat, rss=None):
     value = float(fn())
     seconds = best_time(fn, repeat=repeat)
     row = {
         "metric": metric,
         "implementation": peer,
+        "threads": threads,
         "ms": seconds * 1e3,
         "value": value,
         "abs_diff_vs_ours": abs(value - ours_value),
@@ -72,6 +140,7 @@ def _row(metric, peer, fn, ours_value, ours_time, reference_value, repeat):
             abs(reference_value - MATLAB[metric]) if reference_value is not None else None
         ),
         "peak_MiB": peak_memory_mib(fn),
+        "rss_peak_MiB": rss,
     }
     if ours_time is not None:
         row["ours_faster_x"] = seconds / ours_time
@@ -81,76 +150,63 @@ def _row(metric, peer, fn, ours_value, ours_time, reference_value, repeat):
 def main() -> None:
     a, b = _pair()
     ref = _reference_pair()
-    rows = []
-
     try:
-        import piq
+        import piq  # noqa: F401 - only checks that the "bench" extra is installed
         import torch
-    except ImportError:  # piq is in the "bench" extra; say so rather than fail
-        piq = torch = None
+    except ImportError:
+        torch = None
         print("piq not installed: its rows are skipped (pip install -e '.[bench]')")
+        impls = ["ours", "recipe"]
     else:
-        torch.set_grad_enabled(False)
+        torch_threads = torch.get_num_threads()
+        impls = ["ours", "piq32", "piq64", "recipe"]
+    names = {
+        "ours": "imgsim_helpers",
+        "piq32": "piq (CPU torch, float32)",
+        "piq64": "piq (CPU torch, float64)",
+        "recipe": "phasepack recipe",
+    }
 
-    def tensor(x, dtype):
-        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(dtype)
-
-    for metric, chromatic in (("fsim", False), ("fsimc", True)):
-
-        def ours(x=a, y=b, chromatic=chromatic):
-            return fsim(x, y, chromatic=chromatic)
-
-        ours_value = ours()
-        ours_ref = ours(*ref) if ref else None
-        ours_row = _row(metric, "imgsim_helpers", ours, ours_value, None, ours_ref, REPEAT)
-        ours_time = ours_row["ms"] / 1e3
-        rows.append(ours_row)
-
-        if piq is not None:
-            for dtype, label in ((torch.float32, "float32"), (torch.float64, "float64")):
-                ta, tb = tensor(a, dtype), tensor(b, dtype)
-
-                def piq_fsim(x=ta, y=tb, chromatic=chromatic):
-                    return piq.fsim(x, y, data_range=255.0, chromatic=chromatic).item()
-
-                piq_ref = None
-                if ref:
-                    piq_ref = piq_fsim(tensor(ref[0], dtype), tensor(ref[1], dtype))
-                rows.append(
-                    _row(
-                        metric,
-                        f"piq (CPU torch, {label})",
-                        piq_fsim,
-                        ours_value,
-                        ours_time,
-                        piq_ref,
-                        REPEAT,
-                    )
+    rows = []
+    reference_values, rss = {}, {}
+    # Both sides use every core first, then one core each (a steadier figure
+    # when other processes load the machine; torch's threads suffer most).
+    for threads in ("all", 1):
+        pc_module.MAX_THREADS = None if threads == "all" else 1
+        if torch is not None:
+            torch.set_num_threads(torch_threads if threads == "all" else 1)
+        for metric in ("fsim", "fsimc"):
+            ours_value = ours_time = None
+            for impl in impls:
+                if impl == "recipe" and (metric == "fsimc" or threads != "all"):
+                    continue  # the recipe has no FSIMc, and phasepack uses one thread anyway
+                kind = f"{impl}:{metric}"
+                if ref is not None and kind not in reference_values:
+                    reference_values[kind] = float(_call(kind, *ref)())
+                if kind not in rss:
+                    rss[kind] = _rss_peak_mib(kind)
+                fn = _call(kind, a, b)
+                if impl == "ours":
+                    ours_value = float(fn())
+                row = _row(
+                    metric,
+                    names[impl],
+                    threads if impl != "recipe" else 1,
+                    fn,
+                    ours_value,
+                    ours_time,
+                    reference_values.get(kind),
+                    REPEAT_SLOW if impl == "recipe" else REPEAT,
+                    rss[kind],
                 )
-
-        if not chromatic:
-
-            def recipe(x=a, y=b):
-                return fsim_phasepack_recipe(x, y)
-
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=r"(?s).*pyfftw", category=UserWarning)
-                recipe_ref = recipe(*ref) if ref else None
-                rows.append(
-                    _row(
-                        metric,
-                        "phasepack recipe",
-                        recipe,
-                        ours_value,
-                        ours_time,
-                        recipe_ref,
-                        REPEAT_SLOW,
-                    )
-                )
+                if impl == "ours":
+                    ours_time = row["ms"] / 1e3
+                rows.append(row)
+    pc_module.MAX_THREADS = None
 
     report("fsim", rows)
-    if piq is not None:
-        print(f"torch threads: {torch.get_num_threads()}; peak_MiB for piq excludes torch tensors")
+    if torch is not None:
+        print(f"threads 'all' = {pc_module._threads()} for ours, {torch_threads} for torch")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import importlib
 import warnings as _warnings
 
 # phasepack warns on import that pyfftw is missing; NumPy's FFT is what we use anyway.
-_warnings.filterwarnings("ignore", message=".*pyfftw.*")
+_warnings.filterwarnings("ignore", message="(?s).*pyfftw")
 
 __version__ = "0.1.0"
 
@@ -83,16 +83,19 @@ _EXPORTS = {
         "top_k",
     ],
     "ssim": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
+    "fsim": ["FSIMResult", "fsim", "fsim_phasepack_recipe", "gradient_magnitude"],
+    "phase_congruency": ["phase_congruency"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = sorted(_WHERE)
 
 
-# Three modules share their name with their main function. Importing a submodule rebinds the
+# Four modules share their name with their main function. Importing a submodule rebinds the
 # package attribute to the module, so bind the functions now: ``h.ssim(a, b)`` then works
 # whatever the user imported before (these modules need only NumPy, SciPy and OpenCV).
 from .fsim import fsim as fsim  # noqa: E402
+from .phase_congruency import phase_congruency as phase_congruency  # noqa: E402
 from .ssim import ssim as ssim  # noqa: E402
 from .surf import surf as surf  # noqa: E402
 

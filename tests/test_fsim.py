@@ -80,20 +80,23 @@ def test_goldhill_gif_palette_index_is_gray_level(reference_images):
 
 
 @pytest.mark.reference
-def test_goldhill_fsim_matches_featuresim_m(reference_images):
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_goldhill_fsim_matches_featuresim_m(reference_images, precision):
     ref = load_image(reference_images / "goldhill.gif", mode="gray")
     dist = load_image(reference_images / "goldhill_jpeg.gif", mode="gray")
     assert ref.shape == (512, 512)
-    assert fsim(ref, dist) == pytest.approx(GOLDHILL_FSIM, abs=1e-5)
+    assert fsim(ref, dist, precision=precision) == pytest.approx(GOLDHILL_FSIM, abs=1e-5)
 
 
 @pytest.mark.reference
-def test_tid2013_i01_fsim_and_fsimc_match_featuresim_m(reference_images):
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_tid2013_i01_fsim_and_fsimc_match_featuresim_m(reference_images, precision):
     ref = load_image(reference_images / "I01.BMP", mode="rgb")
     dist = load_image(reference_images / "i01_01_5.bmp", mode="rgb")
     assert ref.shape == (384, 512, 3)
-    assert fsim(ref, dist) == pytest.approx(I01_FSIM, abs=1e-5)
-    assert fsim(ref, dist, chromatic=True) == pytest.approx(I01_FSIMC, abs=1e-5)
+    assert fsim(ref, dist, precision=precision) == pytest.approx(I01_FSIM, abs=1e-5)
+    fsimc = fsim(ref, dist, chromatic=True, precision=precision)
+    assert fsimc == pytest.approx(I01_FSIMC, abs=1e-5)
 
 
 @pytest.mark.reference
@@ -260,6 +263,17 @@ def test_downsampling_switch(astronaut):
     _, full_size = fsim(astronaut, b, downsample=False, full=True)
     assert full_size.factor == 1 and full_size.pc1.shape == (512, 512)
     assert full_size.score != pytest.approx(res.score, abs=1e-3)
+
+
+def test_single_precision_matches_double_closely(astronaut):
+    a = astronaut[::2, ::2]
+    b = _noisy(a, 20)
+    for chromatic in (False, True):
+        single = fsim(a, b, chromatic=chromatic)
+        double = fsim(a, b, chromatic=chromatic, precision="double")
+        assert single == pytest.approx(double, abs=1e-6)
+    with pytest.raises(InvalidParameterError, match="precision"):
+        fsim(a, b, precision="float16")
 
 
 # --------------------------------------------------------------------------- bad input

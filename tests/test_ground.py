@@ -106,9 +106,9 @@ def test_functions_named_like_their_modules_stay_callable():
     import subprocess
     import sys
 
-    code = ("import imgsim_helpers.fsim, imgsim_helpers.ssim, imgsim_helpers.surf\n"
+    code = ("import imgsim_helpers.fsim, imgsim_helpers.ssim, imgsim_helpers.surf, imgsim_helpers.phase_congruency\n"
             "import imgsim_helpers as h\n"
-            "print(all(callable(f) for f in (h.fsim, h.ssim, h.surf)))")
+            "print(all(callable(f) for f in (h.fsim, h.ssim, h.surf, h.phase_congruency)))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "True"
 
 

@@ -124,15 +124,32 @@ def test_matches_literal_phasecong2_on_odd_and_even_sizes(shape):
     yy, xx = np.mgrid[: shape[0], : shape[1]]
     im = 100 + 60 * np.sin(xx / 3.0) * np.cos(yy / 5.0) + rng.normal(0, 8, shape)
     im[:, shape[1] // 2 :] += 50
-    ours = phase_congruency_stack(im[None])[0]
-    np.testing.assert_allclose(ours, _phasecong2_literal(im), rtol=0, atol=1e-10)
+    literal = _phasecong2_literal(im)
+    double = phase_congruency_stack(im[None], precision="double")[0]
+    np.testing.assert_allclose(double, literal, rtol=0, atol=1e-10)
+    single = phase_congruency_stack(im[None])[0]
+    np.testing.assert_allclose(single, literal, rtol=0, atol=2e-5)
 
 
 def test_matches_literal_phasecong2_on_a_photo(camera_small):
-    im = camera_small[:48, :56].astype(np.float64)
-    np.testing.assert_allclose(
-        phase_congruency(camera_small[:48, :56]), _phasecong2_literal(im), atol=1e-10
-    )
+    crop = camera_small[:48, :56]
+    literal = _phasecong2_literal(crop.astype(np.float64))
+    np.testing.assert_allclose(phase_congruency(crop, precision="double"), literal, atol=1e-10)
+    np.testing.assert_allclose(phase_congruency(crop), literal, atol=2e-5)
+
+
+def test_result_does_not_depend_on_threads(camera_small, monkeypatch):
+    import imgsim_helpers.phase_congruency as module
+
+    threaded = phase_congruency(camera_small)
+    monkeypatch.setattr(module, "MAX_THREADS", 1)
+    assert module._threads() == 1
+    np.testing.assert_array_equal(phase_congruency(camera_small), threaded)
+
+
+def test_unknown_precision_is_refused(camera_small):
+    with pytest.raises(InvalidParameterError, match="precision"):
+        phase_congruency(camera_small, precision="half")
 
 
 def test_stack_equals_one_image_at_a_time(camera_small):
@@ -307,5 +324,9 @@ def test_bad_input_raises_typed_errors(image, error):
 def test_stack_rejects_bad_arrays():
     with pytest.raises(InvalidImageError):
         phase_congruency_stack(np.zeros((32, 32)))
+    with pytest.raises(InvalidImageError):
+        phase_congruency_stack(np.zeros((0, 32, 32)))
+    with pytest.raises(ImageTooSmallError):
+        phase_congruency_stack(np.zeros((1, 8, 32)))
     with pytest.raises(InvalidImageError):
         phase_congruency_stack(np.full((1, 32, 32), np.nan))

@@ -272,10 +272,8 @@ def best_per_family(rows: list[dict]) -> dict[str, list[str]]:
 
 def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
     """Write the tidy CSV, a recall@1 heatmap and an accuracy-versus-cost plot into ``out``."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    # Figure objects draw without pyplot, so saving here never changes the backend of a notebook.
+    from matplotlib.figure import Figure
 
     from .viz import plot_heatmap
 
@@ -289,13 +287,14 @@ def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
     ran = [r for r in rows if r["status"] == "ok"]
     methods, families, table = recall_table(rows)
     if methods:
-        fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(families), 1.2 + 0.45 * len(methods)))
+        fig = Figure(figsize=(1.0 + 0.75 * len(families), 1.2 + 0.45 * len(methods)))
+        ax = fig.subplots()
         plot_heatmap(table, row_labels=methods, col_labels=families, ax=ax, cmap="magma", title="recall@1")
         fig.tight_layout()
         fig.savefig(paths["heatmap"], dpi=110)
-        plt.close(fig)
 
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig = Figure(figsize=(6, 4))
+        ax = fig.subplots()
         for r in (r for r in ran if r["family"] == "all"):
             cost = r["extract_ms_per_image"] + r["compare_us_per_pair"] / 1e3
             ax.scatter(cost, r["recall_at_1"], s=40)
@@ -306,7 +305,6 @@ def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
         ax.grid(alpha=0.3)
         fig.tight_layout()
         fig.savefig(paths["cost"], dpi=110)
-        plt.close(fig)
     return paths
 
 

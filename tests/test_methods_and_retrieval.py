@@ -91,6 +91,18 @@ def test_unavailable_weights_are_marked(monkeypatch):
     assert rows[0]["status"].startswith("unavailable: weights") and np.isnan(rows[0]["recall_at_1"])
 
 
+def test_writing_outputs_keeps_the_matplotlib_backend(tmp_path):
+    import matplotlib
+
+    from imgsim_helpers.retrieval import write_outputs
+
+    before = matplotlib.get_backend()
+    rows = run_benchmark(["histogram_rgb"], smoke=True, progress=False, families=["flip"])
+    write_outputs(rows, tmp_path)
+    assert matplotlib.get_backend() == before
+    assert (tmp_path / "recall_heatmap.png").is_file()
+
+
 def test_command_line_writes_csv_and_plots(tmp_path, capsys):
     code = main(["--smoke", "--methods", "histogram_rgb", "ssim", "--out", str(tmp_path)])
     assert code == 0

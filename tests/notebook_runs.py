@@ -22,5 +22,6 @@ def smoke_claims(stem: str) -> dict:
     existing = os.environ.get("IMGSIM_CLAIMS_DIR")
     if existing:
         return load_claims(existing, stem)
-    execute_notebook(NOTEBOOK_DIR / f"{stem}.ipynb", RUN_DIR, smoke=True, device="cpu")
+    # A cell that hangs must fail the run, not eat CI's time: smoke cells take seconds.
+    execute_notebook(NOTEBOOK_DIR / f"{stem}.ipynb", RUN_DIR, smoke=True, device="cpu", timeout=300)
     return load_claims(RUN_DIR / "results", stem)

@@ -1,0 +1,170 @@
+"""Every number the prose of notebook 03 relies on, checked on the executed notebook."""
+
+import math
+
+import pytest
+
+from tests.notebook_runs import smoke_claims
+
+pytestmark = pytest.mark.notebook
+
+PUBLISHED = {("goldhill", "FSIM"): 0.89691, ("I01", "FSIM"): 0.93674, ("I01", "FSIMc"): 0.92587}
+PHOTOMETRIC = [("brightness", 40), ("contrast", 0.6), ("noise", 20)]
+SSIMS = ("SSIM", "SSIM, downsampled")
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return smoke_claims("03_fsim")
+
+
+def at(scores, claims, transform, strength, metric):
+    """A sweep value by strength, so the tests read like the prose."""
+    return scores[transform][metric][claims["sweep_strengths"][transform].index(strength)]
+
+
+def test_helper_call_and_maps(claims):
+    side = min(claims["image_shape"][:2])
+    assert claims["factor"] == max(1, (side + 128) // 256), "FeatureSIM.m's factor with MATLAB rounding"
+    assert claims["map_shape"] == [math.ceil(n / claims["factor"]) for n in claims["image_shape"][:2]]
+    low, high = claims["pc_range"]
+    assert 0.0 <= low <= high <= 1.0
+    by_gradient = claims["pc_by_gradient"]
+    assert by_gradient["strong"] > 2 * by_gradient["weak"], "more than twice as high on strong gradients"
+    assert by_gradient["weak"] > 0.1, "far from zero on weak structure"
+
+
+def test_step_edge_pc_ignores_height(claims):
+    assert claims["edge_heights"] == [10, 40, 160]
+    assert max(claims["edge_pc"]) - min(claims["edge_pc"]) < 1e-3
+    for height, gradient in zip(claims["edge_heights"], claims["edge_gradient"], strict=True):
+        assert gradient == pytest.approx(height, rel=1e-9)
+
+
+def test_contrast_response(claims):
+    exact = claims["contrast_response"]
+    assert exact["factor"] == [1.0, 0.5, 0.2, 0.1, 0.05]
+    assert max(exact["pc_mean_abs_change"]) < 1e-4
+    for factor, ratio in zip(exact["factor"], exact["gradient_ratio"], strict=True):
+        assert ratio == pytest.approx(factor, abs=1e-9)
+    rounded = claims["contrast_response_rounded"]["pc_mean_abs_change"]
+    assert rounded == sorted(rounded), "the rounding matters more as the contrast drops"
+    assert rounded[-1] > 0.02
+    assert claims["levels_at_0_05"] < 20
+
+
+def test_similarity_maps(claims):
+    assert abs(claims["weighted_mean_minus_score"]) < 1e-12
+    means = claims["noise_map_means"]
+    assert means["S_G"] < means["S_PC"], "noise hits the gradient term harder"
+    assert means["S_PC"] > 0.99
+    assert claims["noise_fsim"] > means["S_L"], "the PC weighting raises the score above the plain mean"
+
+
+def test_fsim_above_ssim_everywhere(claims):
+    for transform, curves in claims["sweep_scores"].items():
+        for i, value in enumerate(curves["FSIM"]):
+            for ssim_name in SSIMS:
+                assert value >= curves[ssim_name][i], (transform, i, ssim_name)
+            assert curves["FSIMc"][i] <= value + 1e-12, (transform, i)
+
+
+def test_unrelated_baseline(claims):
+    baseline = claims["unrelated_baseline"]
+    assert 0.5 < baseline["FSIM"] < 0.6, "about 0.55"
+    assert baseline["SSIM"] < 0.25 and baseline["SSIM, downsampled"] < 0.25
+
+
+def test_rescaled_photometry_fsim_wins(claims):
+    rescaled = claims["rescaled_scores"]
+    for transform, strength in PHOTOMETRIC:
+        fsim_value = at(rescaled, claims, transform, strength, "FSIM")
+        for ssim_name in SSIMS:
+            assert fsim_value > at(rescaled, claims, transform, strength, ssim_name), (transform, ssim_name)
+
+
+def test_rescaled_geometry_no_better(claims):
+    rescaled = claims["rescaled_scores"]
+    for metric in ("FSIM", "FSIMc", *SSIMS):
+        assert at(rescaled, claims, "rotate", 2, metric) < 0.45, metric
+        assert at(rescaled, claims, "scale", 1.1, metric) < 0.25, metric
+
+
+def test_noise_versus_blur_disagreement(claims):
+    scores = claims["sweep_scores"]
+    for ssim_name in SSIMS:
+        assert at(scores, claims, "noise", 20, ssim_name) < at(scores, claims, "blur", 2, ssim_name), ssim_name
+    assert at(scores, claims, "noise", 20, "FSIM") > at(scores, claims, "blur", 2, "FSIM")
+
+
+def test_sweeps_start_at_identity(claims):
+    for transform, curves in claims["sweep_scores"].items():
+        if transform == "jpeg":
+            continue  # the first JPEG quality is already a change
+        for metric, values in curves.items():
+            assert values[0] == pytest.approx(1.0, abs=1e-9), (transform, metric)
+
+
+def test_published_values_quoted(claims):
+    assert {(r["pair"], r["metric"]): r["value"] for r in claims["published"]} == PUBLISHED
+
+
+def test_matlab_agreement(claims):
+    if not claims["reference_available"]:
+        assert "matlab_agreement" not in claims, "skipped without the reference images"
+        return
+    rows = claims["matlab_agreement"]
+    assert {(r["pair"], r["metric"]) for r in rows} == set(PUBLISHED)
+    for row in rows:
+        assert row["matlab"] == PUBLISHED[(row["pair"], row["metric"])]
+        assert row["ours"] == pytest.approx(row["matlab"], abs=1e-5), row
+        assert row["abs_error"] < 1e-5
+    assert claims["matlab_max_abs_error"] < 1e-5
+    assert abs(claims["goldhill_no_downsampling"] - PUBLISHED[("goldhill", "FSIM")]) > 0.05
+
+
+def test_recipe_steps(claims):
+    if claims["reference_available"]:
+        assert claims["recipe_pair"] == "I01 vs i01_01_5"
+    else:
+        assert claims["recipe_pair"].endswith("vs noise σ=10")
+    values = [row["score"] for row in claims["recipe_steps"]]
+    assert [row["step"] for row in claims["recipe_steps"]] == [
+        "FeatureSIM.m",
+        "no downsampling",
+        "each RGB channel, then the mean",
+        "unsigned uint16 gradients",
+        "phasepack PC (6 orientations, summed)",
+    ]
+    if claims["reference_available"]:
+        assert values[0] == pytest.approx(PUBLISHED[("I01", "FSIM")], abs=1e-5)
+    changes = [after - before for before, after in zip(values, values[1:], strict=False)]
+    assert all(change < 0 for change in changes[:3]), "each of the first three changes lowers the score"
+    assert values[0] - values[-1] > 0.15
+    assert abs(changes[2]) == max(abs(c) for c in changes), "unsigned gradients: the largest step"
+    assert abs(changes[2]) > abs(changes[3])
+
+
+def test_recipe_gradients_and_pc(claims):
+    errors = claims["recipe_gradient_errors"]
+    assert errors["clipped"] > 0.5
+    assert errors["wrapped"] > 0.1
+    assert claims["summed_pc_max"] > 2.0
+    assert claims["pc_range"][1] <= 1.0
+
+
+def test_explorer_ran(claims):
+    default = claims["explorer_default"]
+    assert default["fsim"] == pytest.approx(claims["noise_fsim"], abs=1e-12), "same image, noise σ=20, same seed"
+    assert default["ssim"] == pytest.approx(at(claims["sweep_scores"], claims, "noise", 20, "SSIM"), abs=1e-12)
+    assert default["fsimc"] <= default["fsim"]
+
+
+def test_pitfalls(claims):
+    assert claims["fsimc_gray_error"] == "InvalidParameterError"
+    assert claims["tiny_image_error"] == "ImageTooSmallError"
+    sizes = claims["factor_by_side"]
+    assert sizes["256"] == 1 and sizes["383"] == 1
+    assert sizes["384"] == 2 and sizes["512"] == 2 and sizes["639"] == 2
+    assert sizes["640"] == 3, "MATLAB rounds 2.5 up"
+    assert claims["python_round_of_640_over_256"] == 2

@@ -85,6 +85,17 @@ _EXPORTS = {
     "ssim": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
     "fsim": ["FSIMResult", "fsim", "fsim_phasepack_recipe", "gradient_magnitude"],
     "phase_congruency": ["phase_congruency"],
+    "siamese": [
+        "EmbeddingHead",
+        "EmbeddingNet",
+        "equal_error_rate",
+        "n_way_one_shot_accuracy",
+        "roc_auc",
+        "train_siamese",
+        "triplet_loss",
+        "contrastive_loss",
+    ],
+    "glyphs": ["make_glyph_set", "split_classes"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

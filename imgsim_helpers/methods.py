@@ -180,6 +180,48 @@ def _clip(*, device: str = "auto", fallback: str | None = None, **_) -> Similari
     return _embedding_method("clip", model, "embedding", "CLIP ViT-B-16-plus-240 (laion400m_e32) image embedding, cosine")
 
 
+# scikit-image samples the course never compares: the Siamese head learns "near duplicate" from
+# edited tiles of these, so no benchmark image is seen in training.
+SIAMESE_TRAINING_IMAGES = ("cell", "clock", "microaneurysms", "stereo_motorcycle")
+
+
+def _siamese_training_pool(max_side: int = 384) -> dict[str, np.ndarray]:
+    import skimage.data
+
+    pool = {}
+    for name in SIAMESE_TRAINING_IMAGES:
+        image = getattr(skimage.data, name)()
+        image = image[0] if isinstance(image, tuple) else image  # the stereo pair: left view
+        pool[name] = fit_within(to_rgb(image), max_side)
+    return pool
+
+
+def _siamese(*, device: str = "auto", fallback: str | None = None, seed: int = 0, **_) -> SimilarityMethod:
+    from .embeddings import cosine_similarity_matrix, embed_images, load_cnn
+    from .siamese import EmbeddingHead, embed, near_duplicate_set, train_siamese
+
+    base = load_cnn("mobilenet_v2", device=device, fallback=fallback)
+    near = near_duplicate_set(_siamese_training_pool(), grid=3, copies=4, seed=seed)
+    vectors = embed_images(base, near.images, progress=False)
+    head = EmbeddingHead(vectors.shape[1], hidden=256, seed=seed)
+    train_siamese(head, vectors, near.labels, epochs=20, lr=1e-3, margin=0.2, classes_per_batch=16,
+                  samples_per_class=4, seed=seed, device=device, progress=False)
+
+    def extract_many(images):
+        return list(embed(head, embed_images(base, images, progress=False), device=device))
+
+    return SimilarityMethod(
+        name="siamese",
+        family="learned",
+        description="MobileNetV2 features through a Siamese head trained (triplet loss) on edited tiles of images outside the benchmark",
+        extract=lambda image: extract_many([image])[0],
+        compare=lambda a, b: float(np.dot(a, b)),
+        extract_many=extract_many,
+        compare_many=lambda q, g: cosine_similarity_matrix(np.stack(q), np.stack(g)),
+        weights=base.weights,
+    )
+
+
 BUILDERS: dict[str, Callable[..., SimilarityMethod]] = {
     "histogram_rgb": _histogram("rgb", 8, "correlation"),
     "histogram_hsv": _histogram("hsv", (16, 8, 1), "correlation"),
@@ -194,6 +236,7 @@ BUILDERS: dict[str, Callable[..., SimilarityMethod]] = {
     "mobilenet_v2": _cnn("mobilenet_v2"),
     "vgg16": _cnn("vgg16"),
     "clip": _clip,
+    "siamese": _siamese,
 }
 METHOD_NAMES = tuple(BUILDERS)
 

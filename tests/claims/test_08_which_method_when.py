@@ -44,12 +44,15 @@ def test_mirrors(claims):
     assert guide["flip_sift"] <= 0.5
 
 
+LEARNED = {"mobilenet_v2", "vgg16", "clip", "siamese"}
+
+
 def test_learned_embedding_is_best_overall_and_costs_most_per_image(claims):
     cost = claims["cost"]
     best = claims["overall_best"]
-    assert best in {"mobilenet_v2", "vgg16", "clip"}
-    assert cost[best]["extract_ms"] == max(c["extract_ms"] for c in cost.values())
-    assert cost[best]["compare_us"] < 100
+    assert best in LEARNED
+    assert max(cost, key=lambda m: cost[m]["extract_ms"]) in LEARNED
+    assert all(cost[m]["compare_us"] < 100 for m in cost if m in LEARNED)
 
 
 def test_histograms_compare_a_hundred_times_cheaper(claims):

@@ -148,6 +148,12 @@ def _keypoints(kind: str) -> Callable[..., SimilarityMethod]:
     return build
 
 
+def _cosine(a, b) -> float:
+    """Cosine of two embeddings in float64, so that identical images score exactly 1."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def _embedding_method(name: str, model, family: str, description: str) -> SimilarityMethod:
     from .embeddings import cosine_similarity_matrix, embed_images
 
@@ -156,7 +162,7 @@ def _embedding_method(name: str, model, family: str, description: str) -> Simila
         family=family,
         description=description,
         extract=lambda image: embed_images(model, [image], progress=False)[0],
-        compare=lambda a, b: float(np.dot(a, b)),
+        compare=_cosine,
         extract_many=lambda images: list(embed_images(model, images, progress=False)),
         compare_many=lambda q, g: cosine_similarity_matrix(np.stack(q), np.stack(g)),
         weights=model.weights,
@@ -215,7 +221,7 @@ def _siamese(*, device: str = "auto", fallback: str | None = None, seed: int = 0
         family="learned",
         description="MobileNetV2 features through a Siamese head trained (triplet loss) on edited tiles of images outside the benchmark",
         extract=lambda image: extract_many([image])[0],
-        compare=lambda a, b: float(np.dot(a, b)),
+        compare=_cosine,
         extract_many=extract_many,
         compare_many=lambda q, g: cosine_similarity_matrix(np.stack(q), np.stack(g)),
         weights=base.weights,

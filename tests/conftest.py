@@ -7,6 +7,9 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from huggingface_hub import constants as hub_constants
+
+from imgsim_helpers import weights as w
 
 matplotlib.use("Agg")
 
@@ -30,3 +33,28 @@ def reference_images() -> Path:
             "authors' test images)"
         )
     return folder
+
+
+# The Hugging Face hub's offline switches: the loaders turn the hub offline for the whole process
+# when they find no network; restore_offline_switches undoes that after each test, and
+# hub_switches_cleared starts a test with every switch unset, as where nobody set HF_HUB_OFFLINE.
+
+
+@pytest.fixture(autouse=True)
+def restore_offline_switches(monkeypatch):
+    for var in w.OFFLINE_ENV_VARS:
+        if var in os.environ:
+            monkeypatch.setenv(var, os.environ[var])
+        else:
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", hub_constants.HF_HUB_OFFLINE)
+    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", w._OFFLINE_SET_HERE)
+
+
+@pytest.fixture
+def hub_switches_cleared(monkeypatch):
+    for var in w.OFFLINE_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", False)
+    return monkeypatch

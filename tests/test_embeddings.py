@@ -58,28 +58,6 @@ def mobilenet():
     return emb.load_cnn("mobilenet_v2", device="cpu")
 
 
-@pytest.fixture(autouse=True)
-def restore_offline_switches(monkeypatch):
-    """Loaders switch the hub offline for the whole process; undo that after each test."""
-    import os
-
-    for var in w.OFFLINE_ENV_VARS:
-        if var in os.environ:
-            monkeypatch.setenv(var, os.environ[var])
-        else:
-            monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", hub_constants.HF_HUB_OFFLINE)
-    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", w._OFFLINE_SET_HERE)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Offline as the test machine is, with every offline switch unset first."""
-    for var in w.OFFLINE_ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", False)
-    return monkeypatch
 
 
 # --------------------------------------------------------------------------- preprocessing
@@ -201,11 +179,11 @@ def test_load_clip_random_is_flagged_and_reproducible(tiny_clip, capsys):
     )
 
 
-def test_default_clip_without_network_fails_fast(no_network, tmp_path):
+def test_default_clip_without_network_fails_fast(hub_switches_cleared, tmp_path):
     """HF_HUB_OFFLINE unset and no network: load_clip() raises WeightsUnavailableError in under 5 s."""
     if w.network_available("github.com"):
         pytest.skip("this machine reaches github.com; the offline path cannot be observed here")
-    no_network.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    hub_switches_cleared.setenv("TORCH_HOME", str(tmp_path / "torch"))
     start = time.perf_counter()
     with pytest.raises(WeightsUnavailableError) as caught:
         emb.load_clip(cache_dir=tmp_path)
@@ -415,7 +393,7 @@ def test_sentence_clip_receives_pil_rgb_images_and_returns_unit_rows():
     np.testing.assert_allclose(emb.embed_texts(model, ["x"]), [[0.6, 0.8]])
 
 
-def test_sentence_clip_offline_fails_fast(no_network, tmp_path):
+def test_sentence_clip_offline_fails_fast(hub_switches_cleared, tmp_path):
     if w.network_available(w.HF_HUB_HOST):
         pytest.skip("this machine reaches the Hugging Face hub")
     start = time.perf_counter()

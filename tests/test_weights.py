@@ -30,26 +30,6 @@ def _pin(**changes) -> w.WeightFile:
     return w.WeightFile(**fields)
 
 
-@pytest.fixture(autouse=True)
-def restore_offline_switches(monkeypatch):
-    """Loaders switch the hub offline for the whole process; undo that after each test."""
-    for var in w.OFFLINE_ENV_VARS:
-        if var in os.environ:
-            monkeypatch.setenv(var, os.environ[var])
-        else:
-            monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", hub_constants.HF_HUB_OFFLINE)
-    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", w._OFFLINE_SET_HERE)
-
-
-@pytest.fixture
-def online_env(monkeypatch):
-    """No offline switch set by the environment or by an earlier detection."""
-    for var in w.OFFLINE_ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(w, "_OFFLINE_SET_HERE", False)
-    return monkeypatch
 
 
 # --------------------------------------------------------------------------- pins
@@ -165,28 +145,28 @@ def test_offline_requested_reads_the_environment(env, expected):
     assert w.offline_requested(env=env) is expected
 
 
-def test_no_network_sets_the_hub_offline_switch(online_env):
-    online_env.setattr(w, "network_available", lambda host, **k: False)
+def test_no_network_sets_the_hub_offline_switch(hub_switches_cleared):
+    hub_switches_cleared.setattr(w, "network_available", lambda host, **k: False)
     offline, reason = w.decide_offline(None, "example.invalid")
     assert offline and "example.invalid" in reason
     assert hub_constants.HF_HUB_OFFLINE is True
     assert os.environ["HF_HUB_OFFLINE"] == "1"
     # a switch set by detection is not taken as the user's wish: hosts are probed again
-    online_env.setattr(w, "network_available", lambda host, **k: host == w.HF_HUB_HOST)
+    hub_switches_cleared.setattr(w, "network_available", lambda host, **k: host == w.HF_HUB_HOST)
     assert w.decide_offline(None, "download.example")[0] is True
     assert w.decide_offline(None, w.HF_HUB_HOST) == (False, "")
     assert hub_constants.HF_HUB_OFFLINE is False and "HF_HUB_OFFLINE" not in os.environ
 
 
-def test_user_offline_switch_is_respected_without_probing(online_env):
-    online_env.setenv("HF_HUB_OFFLINE", "1")
-    online_env.setattr(w, "network_available", lambda *a, **k: pytest.fail("must not probe"))
+def test_user_offline_switch_is_respected_without_probing(hub_switches_cleared):
+    hub_switches_cleared.setenv("HF_HUB_OFFLINE", "1")
+    hub_switches_cleared.setattr(w, "network_available", lambda *a, **k: pytest.fail("must not probe"))
     offline, reason = w.decide_offline(None, w.HF_HUB_HOST)
     assert offline and "HF_HUB_OFFLINE" in reason
 
 
-def test_network_present_stays_online(online_env):
-    online_env.setattr(w, "network_available", lambda host, **k: True)
+def test_network_present_stays_online(hub_switches_cleared):
+    hub_switches_cleared.setattr(w, "network_available", lambda host, **k: True)
     assert w.decide_offline(None, "example.invalid") == (False, "")
     assert hub_constants.HF_HUB_OFFLINE is False
 

@@ -425,9 +425,9 @@ def pc_by_gradient(pc, gradient, *, top: float = 0.1) -> dict[str, float]:
 
 #: Environment variable naming the folder that holds the reference images.
 REFERENCE_ENV = "IMGSIM_REFERENCE_DIR"
-#: Where the notebooks look when the variable is unset: the ``shared`` folder
-#: beside the checkout, relative to the ``notebooks/`` folder they run in.
-DEFAULT_REFERENCE_DIR = "../../shared/reference-iqa"
+#: Where to look when the variable is unset: the ``shared`` folder beside the checkout,
+#: anchored to this file so the answer does not depend on the working directory.
+DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference-iqa"
 
 
 @dataclass(frozen=True)

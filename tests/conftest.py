@@ -10,17 +10,11 @@ import pytest
 from huggingface_hub import constants as hub_constants
 
 from imgsim_helpers import weights as w
+from imgsim_helpers.fsim_study import REFERENCE_ENV, reference_dir
 
 matplotlib.use("Agg")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_ENV = "IMGSIM_REFERENCE_DIR"
-
-
-def reference_dir() -> Path:
-    """Where the MATLAB reference images live (never copied into this repository)."""
-    return Path(os.environ.get(REFERENCE_ENV, REPO_ROOT.parent / "shared" / "reference-iqa"))
-
 
 @pytest.fixture(scope="session")
 def reference_images() -> Path:

@@ -196,7 +196,8 @@ def test_reference_dir_order(monkeypatch, tmp_path):
     assert fs.reference_dir() == tmp_path
     monkeypatch.delenv(fs.REFERENCE_ENV)
     assert fs.reference_dir() == fs.Path(fs.DEFAULT_REFERENCE_DIR)
-    assert fs.DEFAULT_REFERENCE_DIR == "../../shared/reference-iqa"
+    # the shared folder beside the checkout, whatever the working directory
+    assert fs.DEFAULT_REFERENCE_DIR == fs.Path(fs.__file__).resolve().parents[2] / "shared" / "reference-iqa"
 
 
 def test_matlab_values_are_the_published_ones():

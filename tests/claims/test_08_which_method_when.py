@@ -47,12 +47,30 @@ def test_mirrors(claims):
 LEARNED = {"mobilenet_v2", "vgg16", "clip", "siamese"}
 
 
-def test_learned_embedding_is_best_overall_and_costs_most_per_image(claims):
+KEYPOINTS = {"sift", "surf", "orb", "akaze"}
+CHEAP_TO_EXTRACT = {"histogram_rgb", "histogram_hsv", "ssim", "ms_ssim", "fsim"}
+
+
+def test_learned_embedding_is_best_overall(claims):
+    assert claims["overall_best"] in LEARNED
+
+
+def test_embeddings_cost_more_per_image_than_histograms_and_pixel_metrics(claims):
+    # Only the ordering against cheap methods is claimed: against keypoint detection the
+    # order flips between machines (SURF on 2 cores vs a multi-threaded CNN), so the prose
+    # says "about as much" there.
     cost = claims["cost"]
-    best = claims["overall_best"]
-    assert best in LEARNED
-    assert max(cost, key=lambda m: cost[m]["extract_ms"]) in LEARNED
-    assert all(cost[m]["compare_us"] < 100 for m in cost if m in LEARNED)
+    for learned in LEARNED & set(cost):
+        for cheap in CHEAP_TO_EXTRACT:
+            assert cost[learned]["extract_ms"] >= 5 * cost[cheap]["extract_ms"], (learned, cheap)
+
+
+def test_embeddings_compare_far_cheaper_than_keypoint_matching(claims):
+    cost = claims["cost"]
+    for learned in LEARNED & set(cost):
+        assert cost[learned]["compare_us"] < 100, learned
+        for keypoints in KEYPOINTS:
+            assert cost[keypoints]["compare_us"] >= 20 * cost[learned]["compare_us"], (learned, keypoints)
 
 
 def test_histograms_compare_a_hundred_times_cheaper(claims):

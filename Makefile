@@ -25,7 +25,7 @@ export PYTHONWARNINGS   := ignore::UserWarning:phasepack.tools
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e ".[test,bench]"
+	$(PY) -m pip install -e ".[course,test,bench]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (imgsim)"
 	touch $@
 

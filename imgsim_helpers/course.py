@@ -20,6 +20,9 @@ from .device import DEVICE_CHOICES
 from .errors import EmptyInputError, InvalidParameterError
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+# The first code cell of every notebook installs the course on Google Colab and does nothing
+# elsewhere (see imgsim_helpers.publish); pages and slides leave it out.
+COLAB_INSTALL_TAG = "colab-install"
 
 
 def course_notebooks(folder: Path = NOTEBOOK_DIR, only: list[str] | None = None) -> list[Path]:
@@ -67,8 +70,11 @@ def export_html(executed: Path) -> Path:
     """Write the executed notebook as a standalone HTML page beside it."""
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.read(executed, as_version=4))
+    exporter = HTMLExporter(template_name="lab")
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={COLAB_INSTALL_TAG}), enabled=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
     page = executed.with_suffix(".html")
     page.write_text(body, encoding="utf-8")
     return page

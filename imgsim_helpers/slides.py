@@ -24,8 +24,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .course import NOTEBOOK_DIR, course_notebooks
+from .course import COLAB_INSTALL_TAG, NOTEBOOK_DIR, course_notebooks
 from .errors import ImgSimError, InvalidParameterError
+from .publish import strip_badges
 
 ASSET_PACKAGES = {"reveal.js": "4.6.1", "requirejs": "2.3.7", "jquery": "2.2.4", "mathjax": "2.7.9"}
 ASSET_FOLDERS = {"reveal.js": "reveal.js", "requirejs": "require", "jquery": "jquery", "mathjax": "mathjax"}
@@ -47,7 +48,8 @@ def slide_type(cell, index: int, code_index: int | None) -> str:
 
     * the title cell and every ``## `` section start a slide; ``### `` a sub-slide;
     * a markdown cell starting with ``**Presenter notes`` becomes speaker notes;
-    * the first three code cells (imports, ``parameters``, derived values) are skipped;
+    * the Colab install cell and the first three code cells after it (imports, ``parameters``,
+      derived values) are skipped (``code_index`` counts code cells without the Colab cell);
     * everything else continues the current slide (decks scroll when a slide is long).
 
     Examples
@@ -65,6 +67,8 @@ def slide_type(cell, index: int, code_index: int | None) -> str:
         if source.startswith(NOTES_MARKER):
             return "notes"
         return "-"
+    if cell.cell_type == "code" and COLAB_INSTALL_TAG in cell.metadata.get("tags", []):
+        return "skip"
     if code_index is not None and code_index < 3:
         return "skip"
     return "-"
@@ -75,7 +79,7 @@ def add_slide_metadata(nb) -> None:
     code_index = 0
     for index, cell in enumerate(nb.cells):
         kind = slide_type(cell, index, code_index if cell.cell_type == "code" else None)
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and COLAB_INSTALL_TAG not in cell.metadata.get("tags", []):
             code_index += 1
         cell.metadata["slideshow"] = {"slide_type": kind}
 
@@ -139,6 +143,7 @@ def export_deck(notebook: Path, out_dir: Path) -> Path:
     nb = nbformat.read(notebook, as_version=4)
     if any("slideshow" not in cell.metadata for cell in nb.cells):
         add_slide_metadata(nb)
+    nb.cells[0].source = strip_badges(nb.cells[0].source)
     exporter = SlidesExporter(
         reveal_url_prefix="assets/reveal.js",
         reveal_theme="simple",

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from imgsim_helpers import course
+from imgsim_helpers.course import COLAB_INSTALL_TAG
 from imgsim_helpers.errors import EmptyInputError, InvalidParameterError
 
 
@@ -22,6 +23,8 @@ def test_committed_notebooks_follow_the_conventions(notebook):
     nb = nbformat.read(notebook, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert not any(c.outputs for c in code), "commit notebooks without outputs"
+    assert COLAB_INSTALL_TAG in code[0].metadata.get("tags", []), "the first code cell installs on Colab"
+    code = code[1:]
     tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
     assert tagged == [1], "the first code cell after the imports is tagged 'parameters'"
     params = code[1].source

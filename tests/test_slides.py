@@ -23,6 +23,18 @@ def test_slide_type_rule():
     assert slides.slide_type(md("More prose"), 7, None) == "-"
     assert slides.slide_type(code("import numpy"), 2, 0) == "skip"
     assert slides.slide_type(code("plot()"), 9, 3) == "-"
+    colab = code("import sys", metadata={"tags": ["colab-install", "nbval-skip"]})
+    assert slides.slide_type(colab, 2, None) == "skip"
+
+
+def test_colab_cell_does_not_shift_which_code_cells_are_skipped():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    nb = nbformat.v4.new_notebook(cells=[
+        md("# T"), code("colab", metadata={"tags": ["colab-install"]}),
+        code("imports"), code("parameters"), code("derived"), code("first plot"),
+    ])
+    slides.add_slide_metadata(nb)
+    assert [c.metadata["slideshow"]["slide_type"] for c in nb.cells] == ["slide", "skip", "skip", "skip", "skip", "-"]
 
 
 @pytest.mark.parametrize("notebook", course_notebooks(), ids=lambda p: p.stem)

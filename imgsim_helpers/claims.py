@@ -71,7 +71,6 @@ class ClaimRecorder:
     >>> import tempfile
     >>> rec = ClaimRecorder("demo", tempfile.mkdtemp())
     >>> rec.record("answer", np.float64(0.5))
-    0.5
     >>> load_claims(rec.output_dir, "demo")["answer"]
     0.5
     """
@@ -89,13 +88,16 @@ class ClaimRecorder:
     def path(self) -> Path:
         return self.output_dir / f"{self.notebook}.results.json"
 
-    def record(self, name: str, value):
-        """Store ``value`` under ``name``, write the file, and return ``value`` unchanged."""
+    def record(self, name: str, value) -> None:
+        """Store ``value`` under ``name`` (as JSON) and write the file.
+
+        Returns nothing, so a notebook cell that ends with a ``record`` call shows no
+        ``Out[]`` echo of the value.
+        """
         if not isinstance(name, str) or not name or name.startswith("_"):
             raise InvalidParameterError(f"claim names are non-empty and do not start with '_'; got {name!r}")
         self.values[name] = _to_json(value)
         self._write()
-        return value
 
     def _write(self) -> None:
         tmp = self.path.with_suffix(".json.tmp")

@@ -83,7 +83,8 @@ _EXPORTS = {
         "top_k",
     ],
     "ssim": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
-    "fsim": ["FSIMResult", "fsim", "fsim_phasepack_recipe", "gradient_magnitude"],
+    "fsim": ["FSIMFeatures", "FSIMResult", "fsim", "fsim_compare", "fsim_features", "fsim_phasepack_recipe",
+             "gradient_magnitude"],
     "phase_congruency": ["phase_congruency"],
     "siamese": [
         "EmbeddingHead",

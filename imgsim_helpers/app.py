@@ -371,6 +371,9 @@ def ssim_figure(gray1, gray2):
 def phase_congruency_figure(gray1, gray2):
     """Phase congruency of both images and FSIM's local similarity, from :func:`imgsim_helpers.fsim.fsim`.
 
+    Takes two gray images, or the two :class:`~imgsim_helpers.fsim.FSIMFeatures` the
+    registry's ``fsim`` method extracted (then nothing is computed twice).
+
     Examples
     --------
     >>> from skimage.data import camera
@@ -378,10 +381,13 @@ def phase_congruency_figure(gray1, gray2):
     >>> phase_congruency_figure(a, a).axes[2].get_title()
     'FSIM local similarity (FSIM 1.0000)'
     """
-    from .fsim import fsim
+    from .fsim import FSIMFeatures, fsim, fsim_compare
     from .viz import show_map
 
-    score, result = fsim(gray1, gray2, full=True)
+    if isinstance(gray1, FSIMFeatures):
+        score, result = fsim_compare(gray1, gray2, full=True)
+    else:
+        score, result = fsim(gray1, gray2, full=True)
     fig = _new_figure(11.0, 3.8)
     axes = fig.subplots(1, 3)
     show_map(result.pc1, ax=axes[0], title="phase congruency, image 1", cmap="magma", vmin=0.0, vmax=1.0)

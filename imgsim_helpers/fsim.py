@@ -58,11 +58,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, ShapeMismatchError
 from .io import check_same_shape, to_uint8, validate_image
 from .phase_congruency import MIN_SIZE, phase_congruency_stack, to_intensity_255, yiq
 
 __all__ = [
+    "FSIMFeatures",
     "FSIMResult",
     "T1",
     "T2",
@@ -71,6 +72,9 @@ __all__ = [
     "LAMBDA",
     "downsample_factor",
     "fsim",
+    "fsim_compare",
+    "fsim_features",
+    "fsim_features_many",
     "fsim_phasepack_recipe",
     "gradient_magnitude",
 ]
@@ -359,27 +363,32 @@ def fsim(
         )
 
     factor = downsample_factor(a.shape) if downsample else 1
-
-    def planes_of(image: np.ndarray) -> np.ndarray:
-        # Y (and I, Q for FSIMc), downsampled before stacking so that only the
-        # small planes are copied.
-        full_size = yiq(image, luma_only=not chromatic) if image.ndim == 3 else image[None]
-        return _downsample(full_size, factor)
-
     # Both images in one array, (2, planes, rows, cols): one batched PC pass.
-    planes = np.stack([planes_of(a), planes_of(b)])
-    luma = planes[:, 0]
+    planes = np.stack([_working_planes(a, factor, chromatic), _working_planes(b, factor, chromatic)])
+    pc = phase_congruency_stack(planes[:, 0], precision=precision)
+    gradient = _gradient_stack(planes[:, 0])
+    return _score(planes, pc, gradient, chromatic=chromatic, factor=factor, full=full)
 
-    pc = phase_congruency_stack(luma, precision=precision)
-    gradient = _gradient_stack(luma)
+
+def _working_planes(image: np.ndarray, factor: int, chromatic: bool) -> np.ndarray:
+    """Y (and I, Q for FSIMc) on the 0-255 scale, downsampled: (planes, rows, cols).
+
+    Downsampled before stacking, so that only the small planes are copied.
+    """
+    full_size = yiq(image, luma_only=not chromatic) if image.ndim == 3 else image[None]
+    return _downsample(full_size, factor)
+
+
+def _score(planes, pc, gradient, *, chromatic: bool, factor: int, full: bool):
+    """FSIM from both images' working planes, PC and gradient maps (first axis: the two images)."""
     s_pc = _similarity(pc[0], pc[1], T1)
     s_g = _similarity(gradient[0], gradient[1], T2)
     s_l = s_g * s_pc
     pc_max = np.maximum(pc[0], pc[1])
     s_c = None
     if chromatic:
-        s_i = _similarity(planes[0, 1], planes[1, 1], T3)
-        s_q = _similarity(planes[0, 2], planes[1, 2], T4)
+        s_i = _similarity(planes[0][1], planes[1][1], T3)
+        s_q = _similarity(planes[0][2], planes[1][2], T4)
         s_c = _real_power(s_i * s_q, LAMBDA)
     score = _weighted_mean(s_l if s_c is None else s_l * s_c, pc_max)
     if not full:
@@ -397,6 +406,117 @@ def fsim(
         similarity=s_l,
         pc_max=pc_max,
         chromatic_similarity=s_c,
+    )
+
+
+# --------------------------------------------------------------------------- one image at a time
+
+
+@dataclass(frozen=True, eq=False)
+class FSIMFeatures:
+    """What FSIM needs from one image, computed once by :func:`fsim_features`.
+
+    Comparing a query with a gallery of N images by :func:`fsim` computes
+    phase congruency 2N times; with features it is computed N + 1 times and
+    each comparison is a few array operations (:func:`fsim_compare`).
+
+    Attributes
+    ----------
+    planes
+        ``(1, rows, cols)`` Y, or ``(3, rows, cols)`` Y, I, Q for FSIMc, on
+        the 0-255 scale, after downsampling.
+    pc, gradient
+        Phase congruency and gradient magnitude of Y, ``(rows, cols)``.
+    factor
+        The downsampling factor used (1 = none).
+    shape
+        The input image's shape (two features compare only if these match).
+    chromatic
+        Whether the features can give FSIMc (RGB input with ``chromatic=True``).
+    """
+
+    planes: np.ndarray
+    pc: np.ndarray
+    gradient: np.ndarray
+    factor: int
+    shape: tuple[int, ...]
+    chromatic: bool
+
+
+def fsim_features(image, *, chromatic: bool = False, downsample: bool = True,
+                  precision: str = "single") -> FSIMFeatures:
+    """The per-image half of :func:`fsim`: working planes, phase congruency and gradient.
+
+    ``fsim_compare(fsim_features(a), fsim_features(b))`` equals ``fsim(a, b)``
+    (within ~1e-12: the phase-congruency FFTs run on one image instead of
+    two), with the same options. Inputs and errors as :func:`fsim`.
+
+    Examples
+    --------
+    >>> from skimage.data import camera
+    >>> a, b = camera(), camera()[:, ::-1]
+    >>> abs(fsim_compare(fsim_features(a), fsim_features(b)) - fsim(a, b)) < 1e-9
+    True
+    """
+    return fsim_features_many([image], chromatic=chromatic, downsample=downsample, precision=precision)[0]
+
+
+def fsim_features_many(images, *, chromatic: bool = False, downsample: bool = True,
+                       precision: str = "single") -> list[FSIMFeatures]:
+    """:func:`fsim_features` of several images; same-shape images share one batched PC pass."""
+    for label, flag in (("chromatic", chromatic), ("downsample", downsample)):
+        if not isinstance(flag, bool | np.bool_):
+            raise InvalidParameterError(f"{label} must be True or False; got {flag!r}")
+    prepared = []
+    for i, image in enumerate(images):
+        name = f"images[{i}]"
+        checked = validate_image(validate_image(image, name=name), name=name, min_size=MIN_SIZE)
+        if chromatic and checked.ndim == 2:
+            raise InvalidParameterError(
+                f"chromatic=True (FSIMc) needs RGB images (H×W×3), but {name} is gray; use chromatic=False")
+        intensity = to_intensity_255(checked, name=name)
+        factor = downsample_factor(intensity.shape) if downsample else 1
+        prepared.append((intensity.shape, factor, _working_planes(intensity, factor, chromatic)))
+    features: list[FSIMFeatures | None] = [None] * len(prepared)
+    for shape in dict.fromkeys(p[0] for p in prepared):
+        members = [i for i, p in enumerate(prepared) if p[0] == shape]
+        planes = np.stack([prepared[i][2] for i in members])
+        pc = phase_congruency_stack(planes[:, 0], precision=precision)
+        gradient = _gradient_stack(planes[:, 0])
+        for j, i in enumerate(members):
+            features[i] = FSIMFeatures(planes=planes[j], pc=pc[j], gradient=gradient[j],
+                                       factor=prepared[i][1], shape=shape, chromatic=bool(chromatic))
+    return features
+
+
+def fsim_compare(features1: FSIMFeatures, features2: FSIMFeatures, *, full: bool = False):
+    """FSIM (or FSIMc, when both features are chromatic) from two :func:`fsim_features` results.
+
+    Raises
+    ------
+    ShapeMismatchError
+        The features come from images of different shapes.
+    InvalidParameterError
+        Not :class:`FSIMFeatures`, or computed with different options.
+    """
+    for label, f in (("features1", features1), ("features2", features2)):
+        if not isinstance(f, FSIMFeatures):
+            raise InvalidParameterError(f"{label} must come from fsim_features(); got {type(f).__name__}")
+    if features1.shape != features2.shape:
+        raise ShapeMismatchError(
+            f"FSIM compares images of one shape; the features come from {features1.shape} and "
+            f"{features2.shape} (resize or align the images before fsim_features)")
+    if (features1.chromatic, features1.factor) != (features2.chromatic, features2.factor):
+        raise InvalidParameterError(
+            "the two features were computed with different options (chromatic / downsample); "
+            "use the same for both")
+    return _score(
+        (features1.planes, features2.planes),
+        (features1.pc, features2.pc),
+        (features1.gradient, features2.gradient),
+        chromatic=features1.chromatic,
+        factor=features1.factor,
+        full=full,
     )
 
 

@@ -1,7 +1,8 @@
 """Every similarity method of the course, named in one place.
 
 A method is two steps: compute a **feature** once per image (a histogram,
-a resized gray image, keypoint descriptors, an embedding), then **compare**
+a resized gray image, phase-congruency and gradient maps, keypoint
+descriptors, an embedding), then **compare**
 two features into a score where *higher means more similar*. The retrieval
 benchmark, the app and the command line all read this registry, so "ssim"
 means the same thing everywhere, and adding a method to the course is one
@@ -114,11 +115,23 @@ def _structural(name: str, min_size: int, default_size: int, label: str) -> Call
     """SSIM, MS-SSIM and FSIM compare pixels in place: every image becomes a size×size gray image."""
 
     def build(*, size: int = default_size, **_) -> SimilarityMethod:
-        from .fsim import fsim
+        from .fsim import fsim_compare, fsim_features, fsim_features_many
         from .ssim import ms_ssim, ssim
 
-        metric = {"ssim": ssim, "ms_ssim": ms_ssim, "fsim": fsim}[name]
         side = max(size, min_size)
+        if name == "fsim":
+            # FSIM's expensive half (phase congruency, gradients) is per image: computed once
+            # per image, not once per pair.
+            return SimilarityMethod(
+                name=name,
+                family="structural",
+                description=f"{label} on {side}×{side} gray",
+                extract=lambda image: fsim_features(_square_gray(image, side)),
+                extract_many=lambda images: fsim_features_many([_square_gray(i, side) for i in images]),
+                compare=lambda a, b: float(fsim_compare(a, b)),
+                options={"size": side},
+            )
+        metric = {"ssim": ssim, "ms_ssim": ms_ssim}[name]
         return SimilarityMethod(
             name=name,
             family="structural",

@@ -100,10 +100,9 @@ if "google.colab" in sys.modules:
     import os
     import subprocess
 
-    CHECKOUT = "{checkout}"
+    REPOSITORY, BRANCH, CHECKOUT = "{repo.clone_url}", "{repo.branch}", "{checkout}"
     if not os.path.isdir(CHECKOUT):
-        subprocess.run(["git", "clone", "--depth", "1", "--branch", "{repo.branch}",
-                        "{repo.clone_url}", CHECKOUT], check=True)
+        subprocess.run(["git", "clone", "--depth", "1", "--branch", BRANCH, REPOSITORY, CHECKOUT], check=True)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--editable", CHECKOUT], check=True)
     sys.path.insert(0, CHECKOUT)  # this kernel started before the install, so it cannot see it yet
     os.chdir(os.path.join(CHECKOUT, "notebooks"))'''

@@ -26,10 +26,13 @@ from imgsim_helpers.fsim import (
     _real_power,
     downsample_factor,
     fsim,
+    fsim_compare,
+    fsim_features,
+    fsim_features_many,
     fsim_phasepack_recipe,
     gradient_magnitude,
 )
-from imgsim_helpers.io import load_image
+from imgsim_helpers.io import load_image, to_gray
 
 # Printed by the authors' FeatureSIM.m (../shared/reference-iqa/README.md).
 GOLDHILL_FSIM = 0.89691
@@ -334,3 +337,51 @@ def test_phasepack_recipe_runs_and_disagrees_with_featuresim(camera):
     assert fsim_phasepack_recipe(rgb, np.dstack([b, b, b])) == pytest.approx(recipe, abs=1e-12)
     with pytest.raises(ShapeMismatchError):
         fsim_phasepack_recipe(a, rgb)
+
+
+# --------------------------------------------------------------------------- per-image features
+
+
+@pytest.mark.parametrize("chromatic", [False, True])
+@pytest.mark.parametrize("downsample", [False, True])
+def test_features_then_compare_equals_fsim(astronaut, chromatic, downsample):
+    other = _noisy(astronaut, 15)
+    expected = fsim(astronaut, other, chromatic=chromatic, downsample=downsample)
+    f1 = fsim_features(astronaut, chromatic=chromatic, downsample=downsample)
+    f2 = fsim_features(other, chromatic=chromatic, downsample=downsample)
+    assert fsim_compare(f1, f2) == pytest.approx(expected, abs=1e-12)
+
+
+def test_batched_features_equal_single_ones_and_group_by_shape(camera):
+    images = [camera, _blurred(camera, 2.0), camera[:200, :300], _noisy(camera, 10)]
+    batched = fsim_features_many(images)
+    for image, features in zip(images, batched, strict=True):
+        single = fsim_features(image)
+        assert features.shape == image.shape
+        np.testing.assert_allclose(features.pc, single.pc, atol=1e-12)
+        np.testing.assert_array_equal(features.gradient, single.gradient)
+    assert fsim_compare(batched[0], batched[1]) == pytest.approx(fsim(images[0], images[1]), abs=1e-12)
+
+
+def test_full_compare_returns_the_maps_fsim_returns(camera):
+    other = _blurred(camera, 1.5)
+    score, result = fsim_compare(fsim_features(camera), fsim_features(other), full=True)
+    expected, reference = fsim(camera, other, full=True)
+    assert score == pytest.approx(expected, abs=1e-12) and result.factor == reference.factor
+    np.testing.assert_allclose(result.local_similarity, reference.local_similarity, atol=1e-12)
+
+
+def test_features_refuse_mismatched_pairs(astronaut, camera):
+    with pytest.raises(ShapeMismatchError):
+        fsim_compare(fsim_features(camera), fsim_features(camera[:256, :256]))
+    gray = to_gray(astronaut)
+    with pytest.raises(InvalidParameterError, match="different options"):
+        fsim_compare(fsim_features(gray), fsim_features(gray, downsample=False))
+    with pytest.raises(InvalidParameterError, match="different options"):
+        fsim_compare(fsim_features(astronaut), fsim_features(astronaut, chromatic=True))
+    with pytest.raises(InvalidParameterError, match="fsim_features"):
+        fsim_compare(camera, camera)
+    with pytest.raises(InvalidParameterError, match="gray"):
+        fsim_features(camera, chromatic=True)
+    with pytest.raises(ImageTooSmallError):
+        fsim_features(camera[:10, :10])

@@ -168,3 +168,11 @@ def test_pitfalls(claims):
     assert sizes["384"] == 2 and sizes["512"] == 2 and sizes["639"] == 2
     assert sizes["640"] == 3, "MATLAB rounds 2.5 up"
     assert claims["python_round_of_640_over_256"] == 2
+
+
+def test_gallery_features_give_the_same_score_for_a_fraction_of_the_cost(claims):
+    gallery = claims["gallery_fsim"]
+    # "which gives the same score"
+    assert gallery["max_difference"] < 1e-9
+    # "phase congruency ... is nearly all of its cost": comparing features is a small part of a call
+    assert gallery["compare_ms_per_pair"] * 10 < gallery["direct_ms_per_pair"]

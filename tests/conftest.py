@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,6 +16,25 @@ from imgsim_helpers.fsim_study import REFERENCE_ENV, reference_dir
 matplotlib.use("Agg")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# A ~3-million-parameter open_clip architecture: every CLIP code path, in milliseconds, offline.
+TINY_CLIP = "imgsim-tiny-test-clip"
+TINY_CLIP_CONFIG = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_name(tmp_path_factory) -> str:
+    """Register :data:`TINY_CLIP` with open_clip (randomly initialised) and return its name."""
+    import open_clip
+
+    folder = tmp_path_factory.mktemp("tiny_clip_config")
+    (folder / f"{TINY_CLIP}.json").write_text(json.dumps(TINY_CLIP_CONFIG))
+    open_clip.add_model_config(folder)
+    return TINY_CLIP
 
 @pytest.fixture(scope="session")
 def reference_images() -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import json
 
 import cv2
 import numpy as np
@@ -27,23 +26,11 @@ from imgsim_helpers.errors import (
     UnknownMethodError,
 )
 
-TINY = "imgsim-tiny-clip-study"
-TINY_CONFIG = {
-    "embed_dim": 24,
-    "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 8},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 1},
-}
-
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    """A randomly initialised one-layer open_clip model: every code path, in milliseconds."""
-    import open_clip
-
-    folder = tmp_path_factory.mktemp("tiny_clip_study")
-    (folder / f"{TINY}.json").write_text(json.dumps(TINY_CONFIG))
-    open_clip.add_model_config(folder)
-    return emb.load_clip(TINY, None, device="cpu")
+def tiny(tiny_clip_name):
+    """A randomly initialised tiny open_clip model: every code path, in milliseconds."""
+    return emb.load_clip(tiny_clip_name, None, device="cpu")
 
 
 @pytest.fixture(scope="module")

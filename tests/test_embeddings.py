@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import huggingface_hub.constants as hub_constants
@@ -27,24 +26,16 @@ from imgsim_helpers.errors import (
     UnknownMethodError,
     WeightsUnavailableError,
 )
-
-TINY = "imgsim-tiny-test-clip"
-TINY_CONFIG = {
-    "embed_dim": 32,
-    "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
-}
+from tests.conftest import TINY_CLIP as TINY
 
 
 @pytest.fixture(scope="module")
-def tiny_clip(tmp_path_factory):
-    """A 3-million-parameter open_clip architecture and its state dict as .pt and .safetensors."""
+def tiny_clip(tiny_clip_name, tmp_path_factory):
+    """The tiny open_clip architecture and its state dict as .pt and .safetensors."""
     import open_clip
     from safetensors.torch import save_file
 
     folder = tmp_path_factory.mktemp("tiny_clip")
-    (folder / f"{TINY}.json").write_text(json.dumps(TINY_CONFIG))
-    open_clip.add_model_config(folder)
     torch.manual_seed(123)
     net = open_clip.create_model(TINY).eval()
     state = net.state_dict()

@@ -146,7 +146,7 @@ def test_load_clip_rejects_a_checkpoint_of_another_architecture(tiny_clip, tmp_p
         emb.load_clip(TINY, path, device="cpu")
 
 
-def test_load_clip_missing_local_file(tmp_path):
+def test_load_clip_missing_local_file(tiny_clip_name, tmp_path):
     with pytest.raises(WeightsUnavailableError, match="no checkpoint file"):
         emb.load_clip(TINY, tmp_path / "absent.pt")
 

@@ -25,6 +25,12 @@ rise of the process's peak resident memory during one call, measured in a
 fresh process per implementation after a small warm-up call (so lazy imports
 do not count), which sees torch too.
 
+A second table, ``fsim_gallery``, times one query against a gallery of
+:data:`GALLERY_SIZE` images (256×256 RGB, FSIM on Y): :func:`fsim` called per
+pair, :func:`fsim_features` once per image then :func:`fsim_compare` per pair
+(what the method registry does), and ``piq.fsim`` on the whole gallery as one
+batch (float32).
+
 Run: ``python -m benchmarks fsim``.
 """
 
@@ -39,13 +45,20 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.timing import best_time, peak_memory_mib, report
-from imgsim_helpers.fsim import fsim, fsim_phasepack_recipe
+from imgsim_helpers.fsim import (
+    fsim,
+    fsim_compare,
+    fsim_features,
+    fsim_features_many,
+    fsim_phasepack_recipe,
+)
 from imgsim_helpers.io import load_image
 
 pc_module = importlib.import_module("imgsim_helpers.phase_congruency")  # the package attribute is the function
 
 REPEAT = 7
 REPEAT_SLOW = 2
+GALLERY_SIZE = 32
 MATLAB = {"fsim": 0.93674, "fsimc": 0.92587}
 
 
@@ -209,6 +222,56 @@ def main() -> None:
     report("fsim", rows)
     if torch is not None:
         print(f"threads 'all' = {pc_module._threads()} for ours, {torch_threads} for torch")
+    report("fsim_gallery", gallery_rows(with_piq=torch is not None))
+
+
+def _gallery() -> tuple[np.ndarray, list[np.ndarray]]:
+    from skimage import data
+
+    query = data.astronaut()[::2, ::2].copy()
+    rng = np.random.default_rng(0)
+    gallery = [np.clip(query + rng.normal(0.0, sigma, query.shape), 0, 255).astype(np.uint8)
+               for sigma in np.linspace(2.0, 40.0, GALLERY_SIZE)]
+    return query, gallery
+
+
+def gallery_rows(*, with_piq: bool) -> list[dict]:
+    """One query against the gallery: per-pair calls, per-image features, piq in one batch."""
+    query, gallery = _gallery()
+
+    def per_pair():
+        return [fsim(query, image) for image in gallery]
+
+    def with_features():
+        q = fsim_features(query)
+        return [fsim_compare(q, f) for f in fsim_features_many(gallery)]
+
+    runs = {"fsim per pair (imgsim_helpers)": per_pair, "fsim_features + fsim_compare (imgsim_helpers)": with_features}
+    if with_piq:
+        import piq
+        import torch
+
+        batch = torch.from_numpy(np.stack(gallery).transpose(0, 3, 1, 2).copy()).float()
+        queries = torch.from_numpy(query.transpose(2, 0, 1).copy())[None].float().expand_as(batch).contiguous()
+
+        def piq_batched():
+            with torch.no_grad():
+                return piq.fsim(queries, batch, data_range=255.0, chromatic=False, reduction="none").tolist()
+
+        runs["piq.fsim, gallery as one batch (float32)"] = piq_batched
+    reference = per_pair()
+    base = best_time(with_features, repeat=3)
+    rows = []
+    for name, fn in runs.items():
+        seconds = base if fn is with_features else best_time(fn, repeat=3)
+        rows.append({
+            "implementation": name,
+            "images": GALLERY_SIZE,
+            "ms_per_gallery_image": seconds * 1e3 / GALLERY_SIZE,
+            "features_faster_x": seconds / base,
+            "max_abs_diff_vs_per_pair": float(np.max(np.abs(np.asarray(fn()) - np.asarray(reference)))),
+        })
+    return rows
 
 
 if __name__ == "__main__":

@@ -476,7 +476,7 @@ def fsim_features_many(images, *, chromatic: bool = False, downsample: bool = Tr
     prepared = []
     for i, image in enumerate(images):
         name = f"images[{i}]"
-        checked = validate_image(validate_image(image, name=name), name=name, min_size=MIN_SIZE)
+        checked = validate_image(image, name=name, min_size=MIN_SIZE)
         if chromatic and checked.ndim == 2:
             raise InvalidParameterError(
                 f"chromatic=True (FSIMc) needs RGB images (H×W×3), but {name} is gray; use chromatic=False")
@@ -499,6 +499,11 @@ def fsim_features_many(images, *, chromatic: bool = False, downsample: bool = Tr
 
 def fsim_compare(features1: FSIMFeatures, features2: FSIMFeatures, *, full: bool = False):
     """FSIM (or FSIMc, when both features are chromatic) from two :func:`fsim_features` results.
+
+    Returns
+    -------
+    float or (float, FSIMResult)
+        As :func:`fsim`: the index, and with ``full=True`` every intermediate map.
 
     Raises
     ------

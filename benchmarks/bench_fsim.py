@@ -37,7 +37,6 @@ Run: ``python -m benchmarks fsim``.
 from __future__ import annotations
 
 import importlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +51,7 @@ from imgsim_helpers.fsim import (
     fsim_features_many,
     fsim_phasepack_recipe,
 )
+from imgsim_helpers.fsim_study import reference_dir
 from imgsim_helpers.io import load_image
 
 pc_module = importlib.import_module("imgsim_helpers.phase_congruency")  # the package attribute is the function
@@ -71,8 +71,7 @@ def _pair() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _reference_pair() -> tuple[np.ndarray, np.ndarray] | None:
-    root = Path(__file__).resolve().parents[1]
-    folder = Path(os.environ.get("IMGSIM_REFERENCE_DIR", root.parent / "shared" / "reference-iqa"))
+    folder = reference_dir()
     if not (folder / "I01.BMP").is_file():
         return None
     return load_image(folder / "I01.BMP"), load_image(folder / "i01_01_5.bmp")

@@ -266,6 +266,12 @@ def _check_pair(image1, image2):
     return to_intensity_255(a, name="image1"), to_intensity_255(b, name="image2")
 
 
+def _require_booleans(**flags) -> None:
+    for label, flag in flags.items():
+        if not isinstance(flag, bool | np.bool_):
+            raise InvalidParameterError(f"{label} must be True or False; got {flag!r}")
+
+
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     total = float(np.sum(weights))
     if total > 0.0:
@@ -354,9 +360,7 @@ def fsim(
     >>> score, res.factor, res.pc1.shape
     (1.0, 2, (256, 256))
     """
-    for label, flag in (("chromatic", chromatic), ("downsample", downsample), ("full", full)):
-        if not isinstance(flag, bool | np.bool_):
-            raise InvalidParameterError(f"{label} must be True or False; got {flag!r}")
+    _require_booleans(chromatic=chromatic, downsample=downsample, full=full)
     a, b = _check_pair(image1, image2)
     if chromatic and a.ndim == 2:
         raise InvalidParameterError(
@@ -470,9 +474,7 @@ def fsim_features_many(images, *, chromatic: bool = False, downsample: bool = Tr
     Two per FFT pass is what :func:`fsim` does; larger batches measured slower here (the
     filter bank of many images no longer fits the CPU caches).
     """
-    for label, flag in (("chromatic", chromatic), ("downsample", downsample)):
-        if not isinstance(flag, bool | np.bool_):
-            raise InvalidParameterError(f"{label} must be True or False; got {flag!r}")
+    _require_booleans(chromatic=chromatic, downsample=downsample)
     prepared = []
     for i, image in enumerate(images):
         name = f"images[{i}]"

@@ -36,6 +36,7 @@ True
 from __future__ import annotations
 
 import os
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,7 +51,17 @@ from .errors import (
     ShapeMismatchError,
     unknown_name,
 )
-from .fsim import T1, T2, FSIMResult, fsim, fsim_phasepack_recipe, gradient_magnitude
+from .fsim import (
+    T1,
+    T2,
+    FSIMResult,
+    fsim,
+    fsim_compare,
+    fsim_features,
+    fsim_features_many,
+    fsim_phasepack_recipe,
+    gradient_magnitude,
+)
 from .io import load_image, resize, to_float, to_gray, to_rgb, to_uint8, validate_image
 from .phase_congruency import MIN_SIZE, phase_congruency
 from .ssim import ssim
@@ -419,6 +430,43 @@ def pc_by_gradient(pc, gradient, *, top: float = 0.1) -> dict[str, float]:
     strong = flat[n - max(1, int(round(top * n))) :]
     weak = flat[: max(1, n // 2)]
     return {"strong": float(strong.mean()), "weak": float(weak.mean()), "overall": float(pc.mean())}
+
+
+# --------------------------------------------------------------------------- galleries
+
+
+def gallery_saving(query, gallery: Sequence) -> dict[str, float]:
+    """Score ``query`` against ``gallery`` both ways and time them (notebook 03's gallery pitfall).
+
+    ``fsim`` per pair computes phase congruency of both images on every call;
+    :func:`~imgsim_helpers.fsim.fsim_features` computes it once per image and
+    :func:`~imgsim_helpers.fsim.fsim_compare` only combines the maps.
+
+    Returns
+    -------
+    dict
+        ``max_difference`` between the two ways' scores, ``direct_ms_per_pair``,
+        ``extract_ms_per_image`` (query included) and ``compare_ms_per_pair``.
+    """
+    gallery = list(gallery)
+    if not gallery:
+        raise EmptyInputError("gallery_saving needs at least one gallery image")
+    start = time.perf_counter()
+    direct = [fsim(query, other) for other in gallery]
+    direct_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    query_features, gallery_features = fsim_features(query), fsim_features_many(gallery)
+    extract_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    via_features = [fsim_compare(query_features, features) for features in gallery_features]
+    compare_seconds = time.perf_counter() - start
+    n = len(gallery)
+    return {
+        "max_difference": max(abs(a - b) for a, b in zip(direct, via_features, strict=True)),
+        "direct_ms_per_pair": direct_seconds * 1e3 / n,
+        "extract_ms_per_image": extract_seconds * 1e3 / (n + 1),
+        "compare_ms_per_pair": compare_seconds * 1e3 / n,
+    }
 
 
 # --------------------------------------------------------------------------- MATLAB reference values

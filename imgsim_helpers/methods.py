@@ -119,24 +119,28 @@ def _structural(name: str, min_size: int, default_size: int, label: str) -> Call
         from .ssim import ms_ssim, ssim
 
         side = max(size, min_size)
+        extract_many = None
         if name == "fsim":
-            # FSIM's expensive half (phase congruency, gradients) is per image: computed once
-            # per image, not once per pair.
-            return SimilarityMethod(
-                name=name,
-                family="structural",
-                description=f"{label} on {side}×{side} gray",
-                extract=lambda image: fsim_features(_square_gray(image, side)),
-                extract_many=lambda images: fsim_features_many([_square_gray(i, side) for i in images]),
-                compare=lambda a, b: float(fsim_compare(a, b)),
-                options={"size": side},
-            )
-        metric = {"ssim": ssim, "ms_ssim": ms_ssim}[name]
+            # FSIM's expensive half (phase congruency, gradients) belongs to one image:
+            # computed once per image, not once per pair.
+            def extract(image):
+                return fsim_features(_square_gray(image, side))
+
+            def extract_many(images):
+                return fsim_features_many([_square_gray(image, side) for image in images])
+
+            metric = fsim_compare
+        else:
+            def extract(image):
+                return _square_gray(image, side)
+
+            metric = {"ssim": ssim, "ms_ssim": ms_ssim}[name]
         return SimilarityMethod(
             name=name,
             family="structural",
             description=f"{label} on {side}×{side} gray",
-            extract=lambda image: _square_gray(image, side),
+            extract=extract,
+            extract_many=extract_many,
             compare=lambda a, b: float(metric(a, b)),
             options={"size": side},
         )

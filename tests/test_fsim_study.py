@@ -398,3 +398,14 @@ def test_explorer_widget_refuses_bad_setup():
         fs.explorer_widget({"a": np.zeros((16, 16))}, lambda **kw: None, distortion="noise", strength=7)
     with pytest.raises(UnknownMethodError):
         fs.explorer_widget({"a": np.zeros((16, 16))}, lambda **kw: None, distortion="crop", strength=0.1)
+
+
+def test_gallery_saving_scores_both_ways_equally():
+    query = data.camera()[::4, ::4]
+    gallery = [query[::-1], np.roll(query, 3, axis=1)]
+    saving = fs.gallery_saving(query, gallery)
+    assert saving["max_difference"] < 1e-9
+    assert set(saving) == {"max_difference", "direct_ms_per_pair", "extract_ms_per_image", "compare_ms_per_pair"}
+    assert all(saving[k] > 0 for k in saving if k.endswith("_ms_per_pair"))
+    with pytest.raises(EmptyInputError):
+        fs.gallery_saving(query, [])

@@ -17,7 +17,6 @@ export JUPYTER_CONFIG_DIR := $(CURDIR)/$(BUILD)/.jupyter
 export JUPYTER_DATA_DIR := $(CURDIR)/$(BUILD)/.jupyter-data
 export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(BUILD)/.jupyter-runtime
 export MPLCONFIGDIR     := $(CURDIR)/$(BUILD)/.matplotlib
-export MPLBACKEND       := Agg
 export PYTHONWARNINGS   := ignore::UserWarning:phasepack.tools
 
 .PHONY: course test venv bench slides clean

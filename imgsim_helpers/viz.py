@@ -226,12 +226,20 @@ def plot_heatmap(
     fmt: str = ".2f",
     title: str | None = None,
     annotate: bool = True,
+    missing: str | None = None,
 ):
     """A labelled heatmap of a matrix (similarity matrices, accuracy tables), with values written in.
+
+    ``missing``, when given, is written into every NaN cell (for example
+    "unavailable" for a method that could not run), so a row that has no
+    values stays visible instead of looking like an empty strip.
 
     Examples
     --------
     >>> ax = plot_heatmap(np.eye(2), row_labels=["a", "b"], col_labels=["a", "b"])
+    >>> ax = plot_heatmap(np.array([[1.0], [np.nan]]), missing="n/a")
+    >>> [t.get_text() for t in ax.texts]
+    ['1.00', 'n/a']
     """
     plt = _plt()
     m = np.asarray(matrix, dtype=np.float64)
@@ -239,7 +247,9 @@ def plot_heatmap(
         raise InvalidParameterError(f"plot_heatmap needs a non-empty 2-D matrix; got shape {m.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(0.6 * m.shape[1] + 2.5, 0.5 * m.shape[0] + 1.5))
-    image = ax.imshow(m, cmap=cmap, aspect="auto")
+    colours = plt.get_cmap(cmap).copy()
+    colours.set_bad("0.88")  # NaN cells (a method that did not run) in light gray, not the figure's white
+    image = ax.imshow(m, cmap=colours, aspect="auto")
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     if row_labels is not None:
         ax.set_yticks(range(m.shape[0]), row_labels, fontsize=8)
@@ -251,9 +261,61 @@ def plot_heatmap(
             if np.isfinite(value):
                 ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=7,
                         color="white" if value < middle else "black")
+            elif missing:
+                ax.text(j, i, missing, ha="center", va="center", fontsize=7, color="0.3")
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+RANDOM_WEIGHTS_MARK = "random weights — scores mean nothing"
+
+
+def mark_random_weights(figure, weights: str):
+    """Stamp "random weights — scores mean nothing" across a figure drawn from random weights.
+
+    A notebook that fell back to random weights still draws every plot; the
+    stamp sits on the figure itself, so a picture copied out of the page
+    (into slides, a report) keeps saying that its scores are noise.
+
+    Parameters
+    ----------
+    figure
+        A matplotlib ``Figure`` or ``Axes`` (its figure is stamped).
+    weights
+        The weights the figure's numbers came from, as the loaders record them
+        (``"pretrained"``, ``"local"``, ``"random"``, ``"none"``, …). Only
+        ``"random"`` stamps.
+
+    Returns
+    -------
+    matplotlib.text.Text or None
+        The stamp, or ``None`` when the weights are not random.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> mark_random_weights(ax, "random").get_text() == RANDOM_WEIGHTS_MARK
+    True
+    >>> mark_random_weights(fig, "pretrained") is None
+    True
+    """
+    if not isinstance(weights, str):
+        raise InvalidParameterError(
+            f"weights must be the recorded weights as a string such as 'random' or 'pretrained'; "
+            f"got {type(weights).__name__}"
+        )
+    fig = getattr(figure, "figure", figure)
+    if not hasattr(fig, "text") or not hasattr(fig, "get_size_inches"):
+        raise InvalidParameterError(f"mark_random_weights needs a matplotlib Figure or Axes; got {type(figure).__name__}")
+    if weights != "random":
+        return None
+    width, height = fig.get_size_inches()
+    # Diagonal and half transparent: readable at any size, and the data stays visible under it.
+    return fig.text(0.5, 0.5, RANDOM_WEIGHTS_MARK, transform=fig.transFigure, ha="center", va="center",
+                    rotation=np.degrees(np.arctan2(height, width)) * 0.6, fontsize=max(9.0, min(28.0, 2.2 * width)),
+                    color="red", alpha=0.45, fontweight="bold", zorder=1000)
 
 
 def show_map(image_map, *, ax=None, title: str | None = None, cmap: str = "viridis", vmin=None, vmax=None):

@@ -56,3 +56,34 @@ def test_grid_histogram_curves_heatmap_map():
 def test_bad_input(call):
     with pytest.raises(h.ImgSimError):
         call()
+
+
+def test_random_weights_mark_stamps_only_random_figures():
+    fig, ax = plt.subplots(figsize=(6, 3))
+    stamp = viz.mark_random_weights(ax, "random")
+    assert stamp is not None and stamp in fig.texts
+    assert stamp.get_text() == viz.RANDOM_WEIGHTS_MARK == "random weights — scores mean nothing"
+    # on the figure itself, drawn above the axes, and inside the canvas
+    assert stamp.get_zorder() > ax.get_zorder()
+    fig.canvas.draw()
+    box = stamp.get_window_extent()
+    width, height = fig.canvas.get_width_height()
+    assert 0 <= box.x0 < box.x1 <= width and 0 <= box.y0 < box.y1 <= height
+    for weights in ("pretrained", "local", "none"):
+        other = plt.figure()
+        assert viz.mark_random_weights(other, weights) is None
+        assert not other.texts
+
+
+@pytest.mark.parametrize("call", [lambda: viz.mark_random_weights(plt.figure(), None),
+                                  lambda: viz.mark_random_weights("not a figure", "random")])
+def test_random_weights_mark_bad_input(call):
+    with pytest.raises(h.InvalidParameterError):
+        call()
+
+
+def test_heatmap_writes_the_missing_text_in_nan_cells():
+    ax = viz.plot_heatmap(np.array([[0.5, 1.0], [np.nan, np.nan]]), row_labels=["ran", "unavailable"], missing="n/a")
+    assert [t.get_text() for t in ax.texts] == ["0.50", "1.00", "n/a", "n/a"]
+    ax = viz.plot_heatmap(np.array([[0.5, np.nan]]))
+    assert [t.get_text() for t in ax.texts] == ["0.50"]

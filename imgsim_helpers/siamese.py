@@ -408,10 +408,13 @@ def contrastive_loss(first, second, same, *, margin: float = 0.5):
 
 
 def triplet_loss(anchor, positive, negative, *, margin: float = 0.2):
-    """Triplet loss (Schroff, Kalenichenko & Philbin 2015): ``mean(max(0, d(a,p) − d(a,n) + margin))``.
+    """Triplet loss with plain distances: ``mean(max(0, d(a,p) − d(a,n) + margin))``.
 
-    Zero once every negative is at least ``margin`` further from its anchor
-    than the positive.
+    This is the form of Hermans, Beyer & Leibe (2017), with Euclidean
+    distances as they are; FaceNet (Schroff, Kalenichenko & Philbin 2015)
+    introduced the triplet loss with *squared* distances, ``d² (a,p) − d²(a,n)
+    + margin``. Zero once every negative is at least ``margin`` further from
+    its anchor than the positive.
 
     Examples
     --------
@@ -972,6 +975,71 @@ def roc_auc(scores, same) -> float:
     ranks = rankdata(s)
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def per_query_auc(embeddings, labels, *, metric: str = "cosine") -> np.ndarray:
+    """For every item used as a query: the AUC of its scores against all other items.
+
+    Item ``i``'s value is the chance that another item of its class outscores
+    an item of another class, from ``i``'s point of view. Their mean is a
+    verification score made of independent-ish units — the queries — that
+    :func:`bootstrap_interval` can resample. Items alone in their class (no
+    positive) get NaN.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]])
+    >>> per_query_auc(x, [0, 0, 1, 1]).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    from scipy.stats import rankdata
+
+    x = _vectors(embeddings)
+    y = _labels(labels, min_classes=2)
+    _same_length(x, y, ("embeddings", "labels"))
+    sim = similarity_matrix(x, metric=metric)
+    out = np.full(len(y), np.nan)
+    for i in range(len(y)):
+        others = np.arange(len(y)) != i
+        positive = (y == y[i])[others]
+        if not positive.any():
+            continue
+        ranks = rankdata(sim[i, others])
+        n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+        out[i] = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+    return out
+
+
+def bootstrap_interval(values, *, confidence: float = 0.95, resamples: int = 2000, seed: int = 0):
+    """The mean of per-query values and its percentile bootstrap interval (queries resampled).
+
+    Use it on per-query differences between two methods (hit − hit, AUC − AUC)
+    to say whether a gain is larger than what a different draw of queries
+    would give: an interval that contains 0 is a gain within noise.
+
+    Returns
+    -------
+    (mean, low, high)
+
+    Examples
+    --------
+    >>> mean, low, high = bootstrap_interval([0.0, 1.0] * 50, seed=0)
+    >>> mean, low < 0.5 < high
+    (0.5, True)
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise EmptyInputError("bootstrap_interval needs at least one finite value")
+    confidence = _number(confidence, "confidence", 0.0, 1.0, open_low=True)
+    if confidence >= 1.0:
+        raise InvalidParameterError(f"confidence must be below 1 (for example 0.95); got {confidence}")
+    resamples = _int(resamples, "resamples")
+    rng = np.random.default_rng(_seed(seed))
+    means = v[rng.integers(0, v.size, (resamples, v.size))].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(means, [tail, 1.0 - tail])
+    return float(v.mean()), float(low), float(high)
 
 
 def equal_error_rate(scores, same) -> tuple[float, float]:

@@ -431,3 +431,36 @@ def test_bad_losses_and_training_options_raise_typed_errors():
         S.train_siamese(net, np.full_like(images, np.nan), labels, progress=False)
     with pytest.raises(InvalidParameterError):
         S.EmbeddingNet(dim=0)
+
+
+# --------------------------------------------------------------------------- per-query AUC and the bootstrap
+
+
+def test_per_query_auc_mean_tracks_the_pair_auc_and_marks_lonely_items():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(6), 5)
+    x = rng.normal(size=(30, 8)) + 2.0 * np.eye(8)[labels]
+    per_query = S.per_query_auc(x, labels)
+    assert per_query.shape == (30,) and np.all((per_query >= 0) & (per_query <= 1))
+    assert per_query.mean() == pytest.approx(S.roc_auc(*S.pair_scores(x, labels)), abs=0.05)
+    lonely = S.per_query_auc(x[:6], [0, 0, 1, 1, 2, 3])
+    assert np.isnan(lonely[4]) and np.isnan(lonely[5]) and np.isfinite(lonely[:4]).all()
+
+
+def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_queries():
+    rng = np.random.default_rng(1)
+    few, many = rng.normal(0.3, 1.0, 20), rng.normal(0.3, 1.0, 2000)
+    for values in (few, many):
+        mean, low, high = S.bootstrap_interval(values, seed=0)
+        assert low < mean < high and mean == pytest.approx(values.mean())
+    width = lambda v: np.subtract(*S.bootstrap_interval(v, seed=0)[2:0:-1])  # noqa: E731
+    assert width(many) < width(few) / 4
+    assert S.bootstrap_interval([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
+    assert S.bootstrap_interval(few, seed=3) == S.bootstrap_interval(few, seed=3)
+
+
+@pytest.mark.parametrize("kwargs", [dict(values=[]), dict(values=[np.nan]), dict(values=[1.0], confidence=1.0),
+                                    dict(values=[1.0], confidence=0), dict(values=[1.0], resamples=0)])
+def test_bootstrap_interval_bad_input(kwargs):
+    with pytest.raises((EmptyInputError, InvalidParameterError)):
+        S.bootstrap_interval(**kwargs)

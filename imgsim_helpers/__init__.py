@@ -82,6 +82,7 @@ _EXPORTS = {
         "load_sentence_clip",
         "top_k",
     ],
+    "pixel_error": ["mse", "psnr"],
     "ssim": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
     "fsim": ["FSIMFeatures", "FSIMResult", "fsim", "fsim_compare", "fsim_features", "fsim_phasepack_recipe",
              "gradient_magnitude"],

@@ -35,7 +35,7 @@ class SimilarityMethod:
     Attributes
     ----------
     name, family, description
-        What the method is (family: "histogram", "structural", "keypoints", "embedding", "learned").
+        What the method is (family: "pixel", "histogram", "structural", "keypoints", "embedding", "learned").
     extract
         image -> feature, for one image.
     compare
@@ -148,6 +148,58 @@ def _structural(name: str, min_size: int, default_size: int, label: str) -> Call
     return build
 
 
+def _pixel_error(name: str) -> Callable[..., SimilarityMethod]:
+    """MSE and PSNR, the pixel-error baseline, on size×size gray images like SSIM.
+
+    The registry's scores must rise with similarity, so ``mse`` scores **−MSE**
+    (0 for identical images, in squared gray levels) and ``psnr`` scores the PSNR
+    in dB as is, with the MSE floored at :data:`~imgsim_helpers.pixel_error.MSE_FLOOR`
+    so identical images get a finite ceiling (148.1 dB for 8-bit images) instead of
+    ``inf``, which the benchmark would read as a failure. PSNR falls as
+    MSE rises, so the two always rank a gallery alike.
+    """
+
+    def build(*, size: int = 128, **_) -> SimilarityMethod:
+        from .io import value_range
+        from .pixel_error import MSE_FLOOR, mse, psnr_score
+
+        side = max(size, 1)
+        if name == "mse":
+            def compare(a, b):
+                return -mse(a, b)
+
+            def rows(difference, peak):  # one query against every gallery image at once
+                return -(difference * difference).mean(axis=(1, 2))
+
+            description = f"−MSE (mean squared error, negated so higher = more similar) on {side}×{side} gray"
+        else:
+            def compare(a, b):
+                return psnr_score(a, b)
+
+            def rows(difference, peak):
+                error = np.maximum((difference * difference).mean(axis=(1, 2)), MSE_FLOOR)
+                return 10.0 * np.log10(peak * peak / error)
+
+            description = f"PSNR in dB (identical images get a finite ceiling, not inf) on {side}×{side} gray"
+
+        def compare_many(queries, gallery):
+            peak = value_range(np.asarray(gallery[0]))
+            stacked = np.stack(gallery).astype(np.float64)
+            return np.array([rows(stacked - np.asarray(q, np.float64), peak) for q in queries])
+
+        return SimilarityMethod(
+            name=name,
+            family="pixel",
+            description=description,
+            extract=lambda image: _square_gray(image, side),
+            compare=lambda a, b: float(compare(a, b)),
+            compare_many=compare_many,
+            options={"size": side},
+        )
+
+    return build
+
+
 def _keypoints(kind: str) -> Callable[..., SimilarityMethod]:
     def build(*, max_side: int = 256, max_features: int = 500, **_) -> SimilarityMethod:
         from .keypoints import compare_features, detect_and_describe
@@ -246,6 +298,8 @@ def _siamese(*, device: str = "auto", fallback: str | None = None, seed: int = 0
 
 
 BUILDERS: dict[str, Callable[..., SimilarityMethod]] = {
+    "mse": _pixel_error("mse"),
+    "psnr": _pixel_error("psnr"),
     "histogram_rgb": _histogram("rgb", 8, "correlation"),
     "histogram_hsv": _histogram("hsv", (16, 8, 1), "correlation"),
     "ssim": _structural("ssim", 11, 128, "SSIM (Gaussian 11×11, σ 1.5)"),

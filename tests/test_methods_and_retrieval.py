@@ -40,7 +40,7 @@ def test_matrix_equals_pairwise_compare(name):
 
 def test_registry_errors():
     with pytest.raises(UnknownMethodError, match="ssim"):
-        build_method("psnr")
+        build_method("no_such_method")
     method = build_method("ssim")
     with pytest.raises(EmptyInputError):
         method.features([])

@@ -14,6 +14,7 @@ from imgsim_helpers.retrieval import (
     main,
     run_benchmark,
     run_method,
+    run_methods,
     summarise,
 )
 
@@ -110,7 +111,7 @@ def test_command_line_writes_csv_and_plots(tmp_path, capsys):
         rows = list(csv.DictReader(handle))
     assert {r["method"] for r in rows} == {"histogram_rgb", "ssim"}
     assert (tmp_path / "recall_heatmap.png").stat().st_size > 1000
-    assert (tmp_path / "accuracy_vs_cost.png").stat().st_size > 1000
+    assert (tmp_path / "query_cost.png").stat().st_size > 1000
     assert main(["--smoke", "--methods", "nope", "--out", str(tmp_path)]) == 2
     assert "nope" in capsys.readouterr().err
 
@@ -130,3 +131,66 @@ def test_every_registered_method_is_a_known_name():
     assert set(CHEAP) <= set(METHOD_NAMES)
     rows = run_benchmark(["histogram_rgb"], smoke=True, progress=False, families=["flip"])
     assert [r["family"] for r in rows] == ["flip", "all"] and rows[-1]["recall_at_1"] > 0.5
+
+
+# --------------------------------------------------------------------------- what does not move with load
+
+
+def test_feature_sizes_and_comparison_work_follow_the_features():
+    from imgsim_helpers.retrieval import comparison_work, feature_size
+
+    bench = build_benchmark(smoke=True, families=["flip"], sources=["astronaut", "coffee"], distractors=[])
+    results = {r.method: r for r in run_methods(["histogram_rgb", "ssim", "ms_ssim", "fsim", "sift", "orb"],
+                                                              bench, smoke=True, progress=False)}
+    # a 512-bin float histogram, a 96×96 gray image (smoke size)
+    assert results["histogram_rgb"].feature_numbers == 512
+    assert results["histogram_rgb"].compare_work == 3 * 512
+    assert results["ssim"].compare_work == 5 * 2 * 11 * 96 * 96
+    assert results["ms_ssim"].compare_work > results["ssim"].compare_work
+    sift = build_method("sift").extract(A)
+    assert feature_size(sift) == (sift.descriptors.size + sift.xy.size, sift.descriptors.nbytes + sift.xy.nbytes)
+    assert comparison_work("sift", "keypoints", [sift], [sift]) == len(sift.descriptors) ** 2 * 128
+    orb = results["orb"]
+    assert orb.feature_bytes < results["sift"].feature_bytes  # 32-byte bit strings against 128 floats
+    for r in results.values():
+        assert r.scores is not None and r.compare_work > 0 and r.feature_bytes > 0
+    with pytest.raises(EmptyInputError):
+        comparison_work("sift", "keypoints", [None], [None])
+
+
+def test_forward_flops_count_mobilenet_v2():
+    from imgsim_helpers.embeddings import load_cnn
+    from imgsim_helpers.retrieval import forward_flops
+
+    flops = forward_flops(load_cnn("mobilenet_v2", device="cpu", fallback="random"))
+    assert 5.5e8 < flops < 6.5e8  # MobileNetV2 at 224×224: about 300 million multiply-adds, 2 FLOPs each
+
+
+def test_recall_table_keeps_unavailable_rows_as_nan():
+    from imgsim_helpers.retrieval import recall_table
+
+    rows = run_benchmark(["histogram_rgb"], smoke=True, progress=False, families=["flip"])
+    rows.append({**rows[-1], "method": "clip", "status": "unavailable: weights", "recall_at_1": float("nan")})
+    methods, families, table = recall_table(rows, keep_unavailable=True)
+    assert methods == ["histogram_rgb", "clip"] and families == ["flip", "all"]
+    assert np.isfinite(table[0]).all() and np.isnan(table[1]).all()
+    assert recall_table(rows)[0] == ["histogram_rgb"]
+
+
+def test_query_cost_grows_with_the_gallery_and_plots_log_log():
+    import matplotlib.pyplot as plt
+
+    from imgsim_helpers.retrieval import GALLERY_SIZES, plot_query_cost, query_cost_seconds
+
+    assert GALLERY_SIZES[0] == 1 and GALLERY_SIZES[-1] == 1_000_000
+    cost = query_cost_seconds(5.0, 2.0)
+    assert cost[0] == pytest.approx(0.005 + 2e-6) and cost[-1] == pytest.approx(0.005 + 2.0)
+    assert np.all(np.diff(cost) > 0)
+    with pytest.raises(InvalidParameterError):
+        query_cost_seconds(1.0, 1.0, [0])
+    rows = run_benchmark(["histogram_rgb", "ssim"], smoke=True, progress=False, families=["flip"])
+    ax = plot_query_cost(rows)
+    assert ax.get_xscale() == ax.get_yscale() == "log" and len(ax.lines) == 2
+    plt.close("all")
+    with pytest.raises(EmptyInputError):
+        plot_query_cost([{**rows[-1], "status": "unavailable"}])

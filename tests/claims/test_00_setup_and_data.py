@@ -51,3 +51,25 @@ def test_transforms(claims):
     assert claims["n_transforms"] == 13
     assert claims["transform_deterministic"] is True
     assert claims["n_course_images"] >= 20
+
+
+def test_background_transforms_need_a_plain_background(claims):
+    # "Here are the eleven that change the picture itself"
+    assert claims["n_picture_transforms"] == 11
+    # "On coffee each changes only a few percent of the pixels; on the horse on white, more than half"
+    for name in ("background", "transparency"):
+        assert claims["background_transform_changed_coffee"][name] < 0.1, name
+        assert claims["background_transform_changed_horse"][name] > 0.5, name
+
+
+def test_worked_solutions(claims):
+    # exercise 1: "tag 6, and the stored height and width swapped by the loader"
+    assert claims["solution_exif_orientation"] == 6
+    # exercise 2: "the mean colour hides the horse; white separates it best"
+    separation = claims["solution_horse_separation"]
+    assert max(separation, key=separation.get) == "white"
+    assert min(separation, key=separation.get).startswith("horse's mean colour")
+    # exercise 3: "'resize' scores far above 'crop' and 'pad', and resizing the original down scores higher still"
+    scores = claims["solution_thumbnail_policies"]
+    assert scores["resize"] > max(scores["crop"], scores["pad"]) + 0.3
+    assert scores["original down"] > scores["resize"]

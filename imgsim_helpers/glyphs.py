@@ -7,7 +7,8 @@ alphabets), cannot be downloaded here, so this module draws a stand-in from
 the DejaVu Sans font that matplotlib ships with every installation:
 
 * the letters of the Latin, Greek, Cyrillic, Armenian, Hebrew and Georgian
-  scripts, the digits and a block of mathematical operators;
+  scripts, the digits (:func:`digit_free_classes` leaves them out) and a
+  block of mathematical operators;
 * codepoints without a glyph in the font are skipped, and classes that look
   the same are dropped (Latin ``A``, Greek ``Α`` and Cyrillic ``А`` are one
   shape; so are ``o`` and ``O`` once both fill the box): a class is kept only
@@ -240,6 +241,23 @@ def glyph_catalogue() -> tuple[Glyph, ...]:
     True
     """
     return _catalogue()[0]
+
+
+def digit_free_classes() -> np.ndarray:
+    """Class indices of :func:`glyph_catalogue` that are not decimal digits.
+
+    Pass them as ``make_glyph_set(classes=...)`` to train a network that has
+    never seen a digit, so that its score on :func:`digits_set` measures
+    transfer to classes it has not learned.
+
+    Examples
+    --------
+    >>> catalogue = glyph_catalogue()
+    >>> kept = digit_free_classes()
+    >>> any(catalogue[i].char.isdigit() for i in kept), len(catalogue) - len(kept)
+    (False, 10)
+    """
+    return np.array([i for i, g in enumerate(glyph_catalogue()) if not g.char.isdecimal()], dtype=np.int64)
 
 
 @functools.cache

@@ -136,3 +136,13 @@ def test_empty_or_impossible_selections(small_set):
         glyphs.split_classes("not a set", test=3)
     with pytest.raises(InvalidParameterError):
         glyphs.digits_set(size=4)
+
+
+def test_digit_free_classes_hold_no_digit_and_everything_else():
+    catalogue = glyphs.glyph_catalogue()
+    kept = glyphs.digit_free_classes()
+    digits = [i for i, g in enumerate(catalogue) if g.char in "0123456789"]
+    assert len(digits) == 10, "the font draws all ten digits, and no letter swallowed one"
+    assert set(kept) == set(range(len(catalogue))) - set(digits)
+    drawn = glyphs.make_glyph_set(per_class=1, classes=kept, seed=0)
+    assert not any(c.isdigit() for c in drawn.chars())

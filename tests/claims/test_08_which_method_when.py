@@ -1,4 +1,9 @@
-"""Every sentence of notebook 08's decision guide, checked on the executed notebook."""
+"""Every sentence of notebook 08's decision guide, checked on the executed notebook.
+
+No test here reads a timing: the notebook prints the times it measured "on this run", and the
+cost sentences are checked by what does not move with load — feature sizes, the multiply-adds a
+comparison needs, a network's counted floating-point operations.
+"""
 
 import pytest
 
@@ -7,10 +12,19 @@ from tests.notebook_runs import smoke_claims
 
 pytestmark = pytest.mark.notebook
 
+LEARNED = {"mobilenet_v2", "vgg16", "clip", "siamese"}
+KEYPOINTS = {"sift", "surf", "orb", "akaze"}
+VECTORS = {"histogram_rgb", "histogram_hsv"} | LEARNED
+
 
 @pytest.fixture(scope="module")
 def claims():
     return smoke_claims("08_which_method_when")
+
+
+@pytest.fixture(scope="module")
+def work(claims):
+    return {m: c["compare_work"] for m, c in claims["cost"].items()}
 
 
 def test_every_method_is_in_the_table_unavailable_ones_marked(claims):
@@ -20,10 +34,18 @@ def test_every_method_is_in_the_table_unavailable_ones_marked(claims):
     assert claims["n_queries"] >= 60 and claims["n_gallery"] >= 8
 
 
+def test_the_heatmap_keeps_the_unavailable_methods_marked(claims):
+    # "Methods that could not run here are kept in the heatmap, marked unavailable"
+    expected = [m if claims["status"][m] == "ok" else f"{m} (unavailable)" for m in METHOD_NAMES]
+    assert claims["heatmap_rows"] == expected
+
+
 def test_geometry_changes_favour_keypoints(claims):
     guide = claims["guide"]
     assert guide["geometry_sift"] > guide["geometry_ssim"] + 0.2
     assert guide["geometry_sift"] > guide["geometry_fsim"] + 0.2
+    if "geometry_mse" in guide:
+        assert guide["geometry_sift"] > guide["geometry_mse"] + 0.2
 
 
 def test_lighting_changes_favour_structure_over_histograms(claims):
@@ -44,47 +66,89 @@ def test_mirrors(claims):
     assert guide["flip_sift"] <= 0.5
 
 
-LEARNED = {"mobilenet_v2", "vgg16", "clip", "siamese"}
-
-
-KEYPOINTS = {"sift", "surf", "orb", "akaze"}
-# FSIM is not here: its per-image feature is phase congruency, in the range of a CNN forward pass.
-CHEAP_TO_EXTRACT = {"histogram_rgb", "histogram_hsv", "ssim", "ms_ssim"}
-
-
 def test_learned_embedding_is_best_overall(claims):
     assert claims["overall_best"] in LEARNED
 
 
-def test_embeddings_cost_more_per_image_than_histograms_and_pixel_metrics(claims):
-    # Only the ordering against cheap methods is claimed: against keypoint detection the
-    # order flips between machines (SURF on 2 cores vs a multi-threaded CNN), so the prose
-    # says "about as much" there.
-    cost = claims["cost"]
-    for learned in LEARNED & set(cost):
-        for cheap in CHEAP_TO_EXTRACT:
-            assert cost[learned]["extract_ms"] >= 5 * cost[cheap]["extract_ms"], (learned, cheap)
+def test_gray_images_explain_histogram_hsv(claims):
+    # "the HSV histograms of all gray images are identical ... a query from a gray source ties"
+    assert claims["gray_hsv_histograms_identical"] is True
+    gray_sources, n_sources = claims["gray_sources"]
+    gray_distractors, n_distractors = claims["gray_distractors"]
+    assert gray_sources >= 1 and gray_distractors >= 1
+    split = claims["hsv_recall_by_source"]
+    # "finds almost none" on gray sources, "far better" on colour ones
+    assert split["gray sources"] <= 0.1
+    assert split["colour sources"] >= split["gray sources"] + 0.4
+    if not claims["_smoke"]:
+        # "in the full run 6 of the 16 sources and 3 of the 4 distractors"
+        assert (gray_sources, n_sources) == (6, 16)
+        assert (gray_distractors, n_distractors) == (3, 4)
 
 
-def test_embeddings_compare_far_cheaper_than_keypoint_matching_and_fsim(claims):
-    cost = claims["cost"]
-    for learned in LEARNED & set(cost):
-        assert cost[learned]["compare_us"] < 100, learned
-        for keypoints in KEYPOINTS:
-            assert cost[keypoints]["compare_us"] >= 20 * cost[learned]["compare_us"], (learned, keypoints)
-        assert cost["fsim"]["compare_us"] >= 10 * cost[learned]["compare_us"], learned
+def test_networks_do_thousands_of_operations_per_pixel(claims):
+    # "a MobileNetV2 forward pass is hundreds of millions of floating-point operations per image —
+    #  thousands per pixel of its 224 × 224 input"
+    flops = claims["network_flops"]
+    if "mobilenet_v2" not in flops:
+        pytest.skip("mobilenet_v2 did not run")
+    assert 1e8 <= flops["mobilenet_v2"]["flops"] < 1e9
+    assert flops["mobilenet_v2"]["input_pixels"] == 224 * 224
+    assert flops["mobilenet_v2"]["flops"] / flops["mobilenet_v2"]["input_pixels"] >= 1000
 
 
-def test_histograms_compare_a_hundred_times_cheaper(claims):
-    cost = claims["cost"]
-    for expensive in ("ssim", "ms_ssim", "sift", "surf"):
-        assert cost[expensive]["compare_us"] >= 100 * cost["histogram_rgb"]["compare_us"], expensive
-    for tens in ("fsim", "orb", "akaze"):
-        assert cost[tens]["compare_us"] >= 20 * cost["histogram_rgb"]["compare_us"], tens
-    assert cost["histogram_rgb"]["compare_us"] < 20
+def test_embeddings_compare_with_far_less_work_than_keypoints_and_fsim(claims, work):
+    # "one dot product over about a thousand numbers, far less work than matching two sets of
+    #  keypoints or comparing two FSIM maps"
+    learned = LEARNED & set(work)
+    assert learned, "at least one learned method ran"
+    for method in learned:
+        assert 500 <= claims["cost"][method]["feature_bytes"] / 4 <= 2048, method
+        for expensive in KEYPOINTS | {"fsim"}:
+            assert work[expensive] >= 10 * work[method], (method, expensive)
+
+
+def test_histograms_compare_with_hundreds_to_thousands_of_times_less_work(work):
+    # "SSIM, MS-SSIM, SIFT, SURF, ORB, AKAZE: hundreds to thousands of times the multiply-adds of a
+    #  histogram comparison; FSIM sits between them"
+    cheapest = work["histogram_rgb"]
+    ratios = {m: work[m] / cheapest for m in ("ssim", "ms_ssim") + tuple(sorted(KEYPOINTS))}
+    assert min(ratios.values()) >= 100, ratios
+    assert max(ratios.values()) >= 1000, ratios
+    assert cheapest < work["fsim"] < min(work[m] for m in ratios)
+    for pixels in {"mse", "psnr"} & set(work):
+        # "MSE and PSNR read every pixel of both images once: more than a histogram, far less than SSIM"
+        assert cheapest < work[pixels] <= work["ssim"] / 10, pixels
+
+
+def test_cost_plot_ranks_by_work_at_a_million_images(claims, work):
+    # the plot's right end is decided by the work per comparison: vector comparisons stay lowest
+    vectors = VECTORS & set(work)
+    for vector in vectors:
+        for other in set(work) - VECTORS - {"mse", "psnr"}:
+            assert work[other] > 10 * work[vector], (vector, other)
+    assert set(claims["query_cost_at_a_million"]) == set(claims["cost"])
+
+
+def test_siamese_head_does_not_beat_plain_mobilenet(claims):
+    # "It finds fewer sources than plain mobilenet_v2 (the difference and its 95 % bootstrap interval)"
+    if "siamese_minus_mobilenet" not in claims:
+        pytest.skip("siamese or mobilenet_v2 did not run")
+    mean, low, high = claims["siamese_minus_mobilenet"]
+    assert low <= mean <= high
+    assert mean < 0
+    assert low < 0
 
 
 def test_best_per_family_is_consistent_with_the_table(claims):
     for family, winners in claims["best_per_family"].items():
         top = max(r[family] for r in claims["recall"].values())
         assert all(claims["recall"][w][family] == top for w in winners)
+
+
+def test_worked_solutions_ran(claims):
+    assert set(claims["exercise_other_sources"]["geometry"]) == {"histogram_rgb", "ssim", "sift"}
+    fusion = claims["exercise_fusion"]
+    assert set(fusion["improved"]).isdisjoint(fusion["worse"])
+    rerank = claims["exercise_rerank"]
+    assert 0.0 <= rerank["reranked"] <= 1.0 and rerank["shortlist"] >= 1

@@ -14,6 +14,9 @@ cannot reach:
 * :func:`letterbox` resizes an image to fit a size *without* changing its
   aspect ratio, padding the rest -- the alternative to ``align_pair``'s
   stretching ``"resize"`` policy.
+* :func:`match_mse` finds the strength at which a transform reaches a given
+  mean squared error, so that distortions of equal MSE (and equal PSNR) can be
+  compared by eye and by SSIM -- the baseline that opens notebook 02.
 
 Examples
 --------
@@ -29,6 +32,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,10 +44,11 @@ from .errors import (
     unknown_name,
 )
 from .io import resize, validate_image
+from .pixel_error import mse
 from .ssim import ssim
 from .transforms import TRANSFORMS, apply_transform
 
-__all__ = ["letterbox", "masked_ssim", "plot_sweeps", "sweep_transforms", "window_mask"]
+__all__ = ["MatchedDistortion", "letterbox", "masked_ssim", "match_mse", "plot_sweeps", "sweep_transforms", "window_mask"]
 
 
 # --------------------------------------------------------------------------- sweeps
@@ -438,3 +443,89 @@ def letterbox(image, size: tuple[int, int], *, fill=255) -> np.ndarray:
     top, left = (height - inner_h) // 2, (width - inner_w) // 2
     out[top : top + inner_h, left : left + inner_w] = scaled
     return out
+
+
+# --------------------------------------------------------------------------- equal MSE
+
+
+@dataclass(frozen=True)
+class MatchedDistortion:
+    """A transformed copy whose MSE against the original is close to a target (from :func:`match_mse`)."""
+
+    transform: str
+    strength: float
+    image: np.ndarray
+    mse: float
+
+
+def match_mse(image, transform: str, target: float, *, low: float, high: float, seed: int = 0,
+              steps: int = 40) -> MatchedDistortion:
+    """The strength of ``transform`` between ``low`` and ``high`` whose MSE against ``image`` is closest to ``target``.
+
+    A bisection: it assumes the MSE changes monotonically from ``low`` to
+    ``high`` (brightness, contrast, noise and blur do). Transforms that round
+    their strength or their pixels (a brightness offset is whole gray levels)
+    land near the target, not on it; the returned ``mse`` says where.
+
+    Parameters
+    ----------
+    image
+        The original (any image :func:`~imgsim_helpers.transforms.apply_transform` accepts).
+    transform
+        A name in :data:`~imgsim_helpers.transforms.TRANSFORMS`.
+    target
+        The wanted mean squared error, on the image's own scale (squared gray levels for uint8).
+    low, high
+        The strengths that bracket the target: one's MSE below it, the other's above.
+        ``low`` may be the larger number (contrast: 1.0 is no change).
+    seed
+        Passed to the transform (noise).
+    steps
+        Bisection steps.
+
+    Raises
+    ------
+    UnknownMethodError
+        For an unknown transform.
+    InvalidParameterError
+        ``target`` is not positive, or ``low`` and ``high`` do not bracket it.
+
+    Examples
+    --------
+    >>> from skimage import data
+    >>> matched = match_mse(data.camera()[::4, ::4], "noise", 100.0, low=0, high=40)
+    >>> matched.transform, round(matched.mse)
+    ('noise', 100)
+    """
+    image = validate_image(image)
+    if transform not in TRANSFORMS:
+        raise unknown_name("transform", transform, TRANSFORMS)
+    if isinstance(target, bool) or not isinstance(target, int | float | np.integer | np.floating) or not target > 0:
+        raise InvalidParameterError(f"target must be a positive mean squared error; got {target!r}")
+    steps = int(steps)
+    if steps < 1:
+        raise InvalidParameterError(f"steps must be at least 1; got {steps}")
+
+    def error_at(strength: float) -> tuple[float, np.ndarray]:
+        changed = apply_transform(image, transform, strength, seed=seed)
+        return mse(image, changed), changed
+
+    below, above = float(low), float(high)
+    error_low, error_high = error_at(below)[0], error_at(above)[0]
+    if not error_low <= target <= error_high:
+        raise InvalidParameterError(
+            f"{transform}: strengths {low!r} and {high!r} give MSE {error_low:.4g} and {error_high:.4g}, which do "
+            f"not bracket the target {target!r}; pass a low with MSE below the target and a high with MSE above it"
+        )
+    best = (abs(error_low - target), below)
+    for _ in range(steps):
+        middle = (below + above) / 2
+        error, _ = error_at(middle)
+        best = min(best, (abs(error - target), middle))
+        if error < target:
+            below = middle
+        else:
+            above = middle
+    strength = best[1]
+    error, changed = error_at(strength)
+    return MatchedDistortion(transform, strength, changed, error)

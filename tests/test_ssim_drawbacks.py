@@ -303,3 +303,31 @@ def test_letterbox_rgba_and_errors():
             letterbox(rgba, size)
     with pytest.raises(InvalidImageError):
         letterbox(np.zeros((4, 4, 2), np.uint8), (8, 8))
+
+
+# --------------------------------------------------------------------------- equal MSE
+
+
+@pytest.mark.parametrize("transform, low, high", [("noise", 0, 60), ("blur", 0, 20), ("contrast", 1.0, 0.3), ("brightness", 0, 100)])
+def test_match_mse_lands_near_the_target(camera, transform, low, high):
+    from imgsim_helpers.pixel_error import mse
+    from imgsim_helpers.transforms import apply_transform
+
+    matched = drawbacks_module.match_mse(camera, transform, 400.0, low=low, high=high, seed=3)
+    assert matched.transform == transform
+    assert matched.mse == pytest.approx(400.0, rel=0.05)
+    assert matched.mse == mse(camera, matched.image)
+    assert np.array_equal(matched.image, apply_transform(camera, transform, matched.strength, seed=3))
+    assert min(low, high) <= matched.strength <= max(low, high)
+
+
+def test_match_mse_bad_input(camera):
+    with pytest.raises(UnknownMethodError):
+        drawbacks_module.match_mse(camera, "sharpen", 100.0, low=0, high=1)
+    for target in (0, -5, "100", True):
+        with pytest.raises(InvalidParameterError, match="target"):
+            drawbacks_module.match_mse(camera, "noise", target, low=0, high=40)
+    with pytest.raises(InvalidParameterError, match="bracket"):
+        drawbacks_module.match_mse(camera, "noise", 1e6, low=0, high=5)
+    with pytest.raises(InvalidParameterError, match="steps"):
+        drawbacks_module.match_mse(camera, "noise", 100.0, low=0, high=40, steps=0)

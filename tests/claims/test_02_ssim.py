@@ -153,3 +153,53 @@ def test_pitfalls(claims):
     assert claims["skimage_float_needs_data_range"] is True
     colour = claims["gray_vs_rgb_noise"]
     assert colour["gray"] > colour["rgb"] + 0.05
+
+
+def test_equal_mse_copies_look_different_to_ssim(claims):
+    rows = claims["equal_mse_rows"]
+    target = claims["equal_mse_target"]
+    assert set(rows) == {"brightness", "contrast", "noise", "blur"}
+    # "All four copies sit within 2 % of the same MSE — the same PSNR to within 0.1 dB"
+    for name, row in rows.items():
+        assert row["mse"] == pytest.approx(target, rel=0.02), name
+    psnrs = [row["psnr"] for row in rows.values()]
+    assert max(psnrs) - min(psnrs) < 0.1
+    # "SSIM rates the noisy copy lowest and the brighter copy highest of the four, more than 0.3 apart"
+    ssims = {name: row["ssim"] for name, row in rows.items()}
+    assert min(ssims, key=ssims.get) == "noise"
+    assert max(ssims, key=ssims.get) == "brightness"
+    assert ssims["brightness"] - ssims["noise"] > 0.3
+    # "h.mse and h.psnr agree with scikit-image's"
+    assert claims["pixel_error_vs_skimage"] < 1e-9
+
+
+def test_two_backdrops_fall_below_0_7(claims):
+    # "two of the four fall below 0.7"
+    assert claims["backdrop_below_0_7"] == 2
+    assert claims["backdrop_below_0_7"] == sum(s < 0.7 for s in claims["backdrop_scores"]["plain SSIM"])
+
+
+def test_worked_solutions(claims):
+    # exercise 1: "more tolerant of noise (by far the most), JPEG, blur and 1-2 pixel shifts; not of rotation"
+    sweep = claims["solution_downsampled_sweep"]
+    strengths, scores = sweep["strengths"], sweep["scores"]
+
+    def gain(transform, strength):
+        column = strengths[transform].index(strength)
+        curves = scores[transform]
+        return curves["SSIM, downsampled"][column] - curves["SSIM"][column]
+
+    gains = {"noise": gain("noise", 20), "jpeg": gain("jpeg", 20), "blur": gain("blur", 2), "shift 1": gain("shift", 1),
+             "shift 2": gain("shift", 2)}
+    assert all(g > 0.03 for g in gains.values()), gains
+    assert max(gains, key=gains.get) == "noise"
+    assert gain("rotate", 2) < 0.02
+    # exercise 2: "close to 'both on white' and far above the foreground-only score"
+    on_gray, noisy = claims["solution_on_gray"], claims["noisy_export_scores"]
+    assert abs(on_gray - noisy["both on white"]) < 0.05
+    assert on_gray > noisy["foreground, whole windows"] + 0.2
+    # exercise 3: "grass at 1 px, astronaut at 3, camera much later and rocket not within 16 px"
+    first = claims["solution_first_shift_below_half"]
+    assert first["grass"] == 1 and first["astronaut"] == 3
+    assert first["camera"] >= 6
+    assert first["rocket"] is None

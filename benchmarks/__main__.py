@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import time
 
 import benchmarks
+from benchmarks.timing import global_state, restore_global_state
 
 
 def main(argv: list[str]) -> int:
@@ -16,9 +18,21 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s) {unknown}; available: {names}", file=sys.stderr)
         return 2
+    changed = []
+    start = time.perf_counter()
     for name in wanted:
+        before = global_state()
         importlib.import_module(f"benchmarks.{name}").main()
-    return 0
+        after = global_state()
+        if after != before:
+            # A benchmark must leave autograd and thread counts as it found them (the next one
+            # may train a network); put them back and fail the run so the leak gets fixed.
+            restore_global_state(before)
+            changed.append(f"{name} changed {before} to {after}")
+    print(f"\nall benchmarks: {time.perf_counter() - start:.0f} s")
+    for line in changed:
+        print(f"error: {line}", file=sys.stderr)
+    return 1 if changed else 0
 
 
 if __name__ == "__main__":

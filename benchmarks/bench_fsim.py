@@ -88,10 +88,14 @@ def _call(kind: str, a: np.ndarray, b: np.ndarray):
     import piq
     import torch
 
-    torch.set_grad_enabled(False)
     dtype = torch.float32 if impl == "piq32" else torch.float64
     ta, tb = (torch.from_numpy(x.transpose(2, 0, 1).copy())[None].to(dtype) for x in (a, b))
-    return lambda: piq.fsim(ta, tb, data_range=255.0, chromatic=chromatic).item()
+
+    def piq_fsim():
+        with torch.no_grad():  # local: switching autograd off globally broke later benchmarks
+            return piq.fsim(ta, tb, data_range=255.0, chromatic=chromatic).item()
+
+    return piq_fsim
 
 
 def _proc_status_kib(field: str) -> int:

@@ -87,14 +87,14 @@ def main() -> None:
     except ImportError:  # piq is in the "bench" extra; say so rather than fail
         print("piq not installed: MS-SSIM peer skipped (pip install -e '.[bench]')")
     else:
-        torch.set_grad_enabled(False)
         ms_time = ours_ms_row["ms"] / 1e3
         for dtype, label in ((torch.float32, "float32"), (torch.float64, "float64")):
             ta = torch.from_numpy(a).to(dtype)[None, None]
             tb = torch.from_numpy(b).to(dtype)[None, None]
 
             def piq_ms(ta=ta, tb=tb):
-                return piq.multi_scale_ssim(ta, tb, data_range=255.0).item()
+                with torch.no_grad():  # local, so later benchmarks keep autograd
+                    return piq.multi_scale_ssim(ta, tb, data_range=255.0).item()
 
             row = _row(
                 "ms_ssim", f"piq (CPU torch, {label})", piq_ms, piq_ms(), ours_ms_value, ms_time

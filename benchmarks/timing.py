@@ -34,6 +34,28 @@ def peak_memory_mib(fn: Callable[[], object]) -> float:
     return peak / 2**20
 
 
+def global_state() -> dict:
+    """The process-wide switches a benchmark could leave changed: autograd, torch and OpenCV threads."""
+    import cv2
+    import torch
+
+    return {
+        "grad_enabled": torch.is_grad_enabled(),
+        "torch_threads": torch.get_num_threads(),
+        "cv2_threads": cv2.getNumThreads(),
+    }
+
+
+def restore_global_state(state: dict) -> None:
+    """Put back what :func:`global_state` recorded."""
+    import cv2
+    import torch
+
+    torch.set_grad_enabled(state["grad_enabled"])
+    torch.set_num_threads(state["torch_threads"])
+    cv2.setNumThreads(state["cv2_threads"])
+
+
 def report(name: str, rows: list[dict]) -> Path:
     """Print ``rows`` as a table and save them to ``build/benchmarks/<name>.json``."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -678,6 +678,10 @@ def _validation_score(model, inputs, labels, metric: str, device: str, seed: int
     return n_way_one_shot_accuracy(vectors, labels, n_way=n_way, episodes=500, seed=seed)
 
 
+# Training needs autograd whatever the caller's mode: a notebook or benchmark that runs it under
+# torch.no_grad() or torch.inference_mode() would otherwise fail at backward(), far from the cause.
+@torch.inference_mode(False)
+@torch.enable_grad()
 def train_siamese(
     model,
     inputs,

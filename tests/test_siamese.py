@@ -464,3 +464,19 @@ def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_queries():
 def test_bootstrap_interval_bad_input(kwargs):
     with pytest.raises((EmptyInputError, InvalidParameterError)):
         S.bootstrap_interval(**kwargs)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_training_enables_gradients_itself_under_a_callers_no_grad_or_inference_mode(mode):
+    images, labels = _toy_problem()
+    expected = S.train_siamese(S.EmbeddingNet(dim=8, width=4, seed=0), images, labels, epochs=1,
+                               steps_per_epoch=2, classes_per_batch=3, samples_per_class=3,
+                               device="cpu", progress=False).step_losses
+    net = S.EmbeddingNet(dim=8, width=4, seed=0)  # built outside: inference-mode parameters cannot train
+    context = torch.no_grad() if mode == "no_grad" else torch.inference_mode()
+    with context:
+        history = S.train_siamese(net, images, labels, epochs=1,
+                                  steps_per_epoch=2, classes_per_batch=3, samples_per_class=3,
+                                  device="cpu", progress=False)
+        assert not torch.is_grad_enabled(), "the caller's mode is back after training"
+    assert history.step_losses == expected

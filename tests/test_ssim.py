@@ -108,6 +108,35 @@ def test_uniform_window_equals_skimage_box_on_the_valid_region(astronaut_pair):
     assert np.abs(smap - ref_map[3:-3, 3:-3].mean(axis=2)).max() < 1e-9
 
 
+@pytest.mark.parametrize(
+    "shape, dtype, window",
+    [
+        ((512, 512), np.uint8, "gaussian"),  # many strips
+        ((37, 300, 3), np.uint8, "gaussian"),  # RGB, one short strip
+        ((203, 61), np.float64, "uniform"),  # height not a multiple of the strip
+        ((11, 11), np.uint16, "gaussian"),  # a single valid pixel
+    ],
+)
+def test_fast_path_equals_the_reference_map(shape, dtype, window):
+    rng = np.random.default_rng(sum(shape))
+    top = 1.0 if dtype == np.float64 else np.iinfo(dtype).max
+    a = rng.random(shape) * top
+    b = np.clip(a + rng.normal(0.0, 0.2 * top, shape), 0, top)
+    a, b = a.astype(dtype), b.astype(dtype)
+    k = ssim_module._window_1d(window, 11, 1.5)
+    c1, c2 = (0.01 * top) ** 2, (0.03 * top) ** 2
+    reference = ssim_module.ssim_map_reference(a.astype(float), b.astype(float), k, c1, c2)
+    ssim_map, cs_map = ssim_module._ssim_and_cs(a, b, k, c1, c2, need_cs=True)
+    np.testing.assert_allclose(ssim_map, reference, rtol=0, atol=1e-10)
+    mu_a, mu_b, e_aa, e_bb, e_ab = ssim_module._moments(a, b, k)
+    cs_reference = (2 * (e_ab - mu_a * mu_b) + c2) / (e_aa - mu_a**2 + e_bb - mu_b**2 + c2)
+    np.testing.assert_allclose(cs_map, cs_reference, rtol=0, atol=1e-10)
+    score, full_map = ssim(a, b, window=window, full=True)
+    expected = reference.mean(axis=2) if reference.ndim == 3 else reference
+    np.testing.assert_allclose(full_map, expected, rtol=0, atol=1e-10)
+    assert score == pytest.approx(float(expected.mean()), abs=1e-10)
+
+
 def test_gaussian_window_is_matlab_fspecial():
     w = ssim_window()
     grid = np.arange(11) - 5.0

@@ -480,3 +480,25 @@ def test_training_enables_gradients_itself_under_a_callers_no_grad_or_inference_
                                   device="cpu", progress=False)
         assert not torch.is_grad_enabled(), "the caller's mode is back after training"
     assert history.step_losses == expected
+
+
+def test_bootstrap_auc_difference_matches_the_pooled_auc_and_brackets_it():
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(10), 4)
+    base = rng.normal(size=(40, 8))
+    weak, strong = base + 1.0 * np.eye(8)[labels % 8], base + 3.0 * np.eye(8)[labels % 8]
+    difference, low, high = S.bootstrap_auc_difference(weak, strong, labels, resamples=300, seed=0)
+    expected = S.roc_auc(*S.pair_scores(strong, labels)) - S.roc_auc(*S.pair_scores(weak, labels))
+    assert difference == pytest.approx(expected, abs=1e-12)
+    assert 0 < low <= difference <= high, "a clear gain: the interval excludes 0"
+    # swapping the two negates the difference and mirrors the interval (same resamples)
+    swapped = S.bootstrap_auc_difference(strong, weak, labels, resamples=300, seed=0)
+    assert swapped == pytest.approx((-difference, -high, -low), abs=1e-9)
+
+
+def test_bootstrap_auc_difference_bad_input():
+    x = np.eye(4)
+    with pytest.raises(InvalidParameterError):
+        S.bootstrap_auc_difference(x, x, [0, 0, 0, 0])
+    with pytest.raises(ShapeMismatchError):
+        S.bootstrap_auc_difference(x, x[:3], [0, 0, 1, 1])

@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (Python 3.11, package registries):
-#   make course [SMOKE=1] [DEVICE=auto|cpu|cuda]   run every notebook into build/course
-#   make test                                      lint, unit, bad-input, notebook and claim tests
+#   make course [SMOKE=1] [DEVICE=auto|cpu|cuda]   run every notebook into build/course and build the
+#                                                  course site from them: open build/course/site/index.html
+#   make test                                      lint, unit, bad-input, notebook, claim, figure and browser tests
 #   make slides                                    offline reveal.js decks into build/slides
 # Both create .venv in the checkout when it is missing and install the package from pyproject.toml.
 
@@ -30,14 +31,17 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The site is built even when a notebook failed (its page shows the error), and make still fails.
 course: $(VENV)/.installed
-	$(PY) -m imgsim_helpers.course --smoke $(SMOKE) --device $(DEVICE) --out $(BUILD)/course
+	$(PY) -m imgsim_helpers.course --smoke $(SMOKE) --device $(DEVICE) --out $(BUILD)/course; status=$$?; \
+	$(PY) -m tools.course_site --executed $(BUILD)/course --out $(BUILD)/course/site --assets $(BUILD)/site-assets \
+	&& exit $$status
 
 test: $(VENV)/.installed
 	@# the app's end-to-end test drives Debian's chromium; install it when we can (root on Debian)
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium; } || true
-	$(PY) -m ruff check imgsim_helpers tests benchmarks notebooks
-	IMGSIM_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=300 --doctest-modules notebooks tests imgsim_helpers
+	$(PY) -m ruff check imgsim_helpers tests benchmarks notebooks tools
+	IMGSIM_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=300 --doctest-modules notebooks tests imgsim_helpers tools
 
 slides: $(VENV)/.installed
 	$(PY) -m imgsim_helpers.slides --out $(BUILD)/slides --executed $(BUILD)/course

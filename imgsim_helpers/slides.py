@@ -40,7 +40,7 @@ _MATHJAX_SKIP = ("unpacked/", "jax/output/SVG/", "jax/output/HTML-CSS/", "jax/ou
 
 
 class AssetsUnavailableError(ImgSimError, RuntimeError):
-    """The reveal.js assets could not be fetched (no npm, no registry)."""
+    """Offline web assets (reveal.js, MathJax) could not be fetched from npm (no npm, no registry)."""
 
 
 def slide_type(cell, index: int, code_index: int | None) -> str:
@@ -84,50 +84,71 @@ def add_slide_metadata(nb) -> None:
         cell.metadata["slideshow"] = {"slide_type": kind}
 
 
-def fetch_assets(dest: Path) -> Path:
-    """Put reveal.js, require.js, jQuery and MathJax into ``dest`` (once; later calls reuse them)."""
+def fetch_npm_packages(dest: Path, packages: dict[str, str], folders: dict[str, str], keep, *,
+                       purpose: str) -> Path:
+    """Unpack pinned npm packages into ``dest`` once (``npm pack``); later calls reuse them.
+
+    ``packages`` maps a package name to its version, ``folders`` the name to its folder under
+    ``dest``, and ``keep(name, relative_path)`` says which files of a package's tarball to keep.
+    A marker file records the versions, so changing one fetches again. ``purpose`` names what the
+    files are for, in the error raised when npm is missing or fails.
+    """
     dest = Path(dest)
     marker = dest / ".complete"
-    if marker.is_file() and marker.read_text() == repr(ASSET_PACKAGES):
+    if marker.is_file() and marker.read_text() == repr(packages):
         return dest
     npm = shutil.which("npm")
+    specs = [f"{name}@{version}" for name, version in packages.items()]
     if npm is None:
         raise AssetsUnavailableError(
-            "exporting offline slides needs npm once, to fetch reveal.js, require.js, jQuery and MathJax "
-            "from the npm registry; install Node.js (for example `apt-get install nodejs npm`) and run "
-            "`make slides` again"
+            f"{purpose} needs npm once, to fetch {', '.join(specs)} from the npm registry; install "
+            "Node.js (for example `apt-get install nodejs npm`) and run the command again"
         )
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as tmp:
-        specs = [f"{name}@{version}" for name, version in ASSET_PACKAGES.items()]
         run = subprocess.run([npm, "pack", "--silent", *specs], cwd=tmp, capture_output=True, text=True, timeout=300)
         if run.returncode != 0:
             raise AssetsUnavailableError(f"npm pack {' '.join(specs)} failed: {run.stderr.strip()[:500]}")
-        for name, version in ASSET_PACKAGES.items():
-            _extract(Path(tmp) / f"{name}-{version}.tgz", dest / ASSET_FOLDERS[name], name)
-    # The decks import mermaid unconditionally; the course draws no mermaid diagrams, so a
-    # no-op module keeps the page from reaching for a CDN.
-    (dest / "mermaid-none.mjs").write_text("export default { initialize() {} };\n")
-    marker.write_text(repr(ASSET_PACKAGES))
+        for name, version in packages.items():
+            archive = Path(tmp) / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+            _extract(archive, dest / folders[name], lambda relative, name=name: keep(name, relative))
+    marker.write_text(repr(packages))
     return dest
 
 
-def _extract(archive: Path, target: Path, name: str) -> None:
-    """Unpack the files of an npm tarball that a deck loads."""
+def _keep_for_decks(name: str, relative: str) -> bool:
+    """The files of each npm package that a deck loads."""
+    if name == "mathjax":
+        return not relative.startswith(_MATHJAX_SKIP)
+    if name == "reveal.js":
+        return relative.startswith(("dist/", "plugin/notes/", "LICENSE"))
+    if name == "requirejs":
+        return relative in ("require.js", "README.md")
+    if name == "jquery":
+        return relative in ("dist/jquery.min.js", "LICENSE.txt")
+    return True
+
+
+def fetch_assets(dest: Path) -> Path:
+    """Put reveal.js, require.js, jQuery and MathJax into ``dest`` (once; later calls reuse them)."""
+    dest = fetch_npm_packages(dest, ASSET_PACKAGES, ASSET_FOLDERS, _keep_for_decks,
+                              purpose="exporting offline slides (make slides)")
+    # The decks import mermaid unconditionally; the course draws no mermaid diagrams, so a
+    # no-op module keeps the page from reaching for a CDN.
+    (dest / "mermaid-none.mjs").write_text("export default { initialize() {} };\n")
+    return dest
+
+
+def _extract(archive: Path, target: Path, keep) -> None:
+    """Unpack the files under ``package/`` of an npm tarball for which ``keep(relative_path)`` holds."""
     with tarfile.open(archive) as tar:
         for member in tar.getmembers():
             if not member.isfile() or not member.name.startswith("package/"):
                 continue
             relative = member.name[len("package/"):]
-            if name == "mathjax" and relative.startswith(_MATHJAX_SKIP):
-                continue
-            if name == "reveal.js" and not relative.startswith(("dist/", "plugin/notes/", "LICENSE")):
-                continue
-            if name == "requirejs" and relative not in ("require.js", "README.md"):
-                continue
-            if name == "jquery" and relative not in ("dist/jquery.min.js", "LICENSE.txt"):
+            if not keep(relative):
                 continue
             out = target / relative
             out.parent.mkdir(parents=True, exist_ok=True)

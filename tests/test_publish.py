@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from imgsim_helpers import publish
-from imgsim_helpers.course import COLAB_INSTALL_TAG, course_notebooks, export_html
+from imgsim_helpers.course import COLAB_INSTALL_TAG, course_notebooks
 from imgsim_helpers.errors import InvalidParameterError
 from tests.conftest import REPO_ROOT
 
@@ -148,10 +148,14 @@ def test_colab_install_pulls_no_jupyter_server_packages():
     assert not names & {"jupyterlab", "notebook", "jupyter-server", "ipykernel", "jupyter", "nbclassic"}
 
 
-def test_html_pages_leave_the_colab_cell_out(tmp_path):
+def test_site_pages_leave_the_colab_cell_and_badge_images_out(tmp_path):
+    from tools.course_site import page_notebook
+
     nb = _toy_notebook()
     publish.publish_notebook(nb, REPO, "01_toy.ipynb")
     path = tmp_path / "01_toy.ipynb"
     nbformat.write(nb, path)
-    page = export_html(path).read_text()
+    page = "\n".join(cell.source for cell in page_notebook(path, REPO, None).cells)
     assert "google.colab" not in page and "SMOKE" in page
+    assert publish.COLAB_BADGE not in page and publish.BINDER_BADGE not in page
+    assert f"[open in Colab]({REPO.colab_url('01_toy.ipynb')})" in page, "a text link instead of the badge"

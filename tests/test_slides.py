@@ -77,3 +77,18 @@ def test_missing_npm_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(slides.shutil, "which", lambda name: None)
     with pytest.raises(slides.AssetsUnavailableError, match="npm"):
         slides.fetch_assets(tmp_path / "assets")
+
+
+@pytest.mark.notebook
+def test_deck_from_an_executed_notebook_carries_its_figures_and_presenter_notes(assets, tmp_path):
+    from tests.notebook_runs import executed_notebook
+
+    executed = executed_notebook("00_setup_and_data")
+    nb = nbformat.read(executed, as_version=4)
+    figures = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    notes = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith(slides.NOTES_MARKER)]
+    assert figures and notes
+    html = slides.export_deck(executed, tmp_path).read_text()
+    assert html.count('src="data:image/png;base64,') == figures, "every figure of the executed notebook is on a slide"
+    speaker = "".join(re.findall(r'<aside class="notes">(.*?)</aside>', html, flags=re.S))
+    assert "Presenter notes" in speaker, "the presenter notes are in the speaker view"

@@ -12,12 +12,13 @@ SMOKE  ?= 0
 DEVICE ?= auto
 BUILD  ?= build
 
-# Jupyter, IPython and matplotlib write into the build folder, not the home folder.
-export IPYTHONDIR       := $(CURDIR)/$(BUILD)/.ipython
-export JUPYTER_CONFIG_DIR := $(CURDIR)/$(BUILD)/.jupyter
-export JUPYTER_DATA_DIR := $(CURDIR)/$(BUILD)/.jupyter-data
-export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(BUILD)/.jupyter-runtime
-export MPLCONFIGDIR     := $(CURDIR)/$(BUILD)/.matplotlib
+# Jupyter, IPython and matplotlib write into the build folder, not the home folder
+# (abspath: BUILD may be relative to the checkout or absolute, as in make course BUILD=/tmp/out).
+export IPYTHONDIR       := $(abspath $(BUILD))/.ipython
+export JUPYTER_CONFIG_DIR := $(abspath $(BUILD))/.jupyter
+export JUPYTER_DATA_DIR := $(abspath $(BUILD))/.jupyter-data
+export JUPYTER_RUNTIME_DIR := $(abspath $(BUILD))/.jupyter-runtime
+export MPLCONFIGDIR     := $(abspath $(BUILD))/.matplotlib
 export PYTHONWARNINGS   := ignore::UserWarning:phasepack.tools
 
 .PHONY: course test venv bench slides clean

@@ -283,6 +283,9 @@ def sphinx_config(static_dir: Path, repo: Repository) -> dict:
             "use_download_button": True,
             "home_page_in_toc": True,
             "show_navbar_depth": 1,
+            # pydata-sphinx-theme 0.20 under sphinx-book-theme 1.4 adds a top bar holding a second
+            # search field (the sidebar has one); an empty bar is not drawn
+            "navbar_start": [], "navbar_center": [], "navbar_end": [], "navbar_persistent": [],
         },
         "nb_execution_mode": "off",  # papermill already ran them; the pages show that run
         "nb_ipywidgets_js": {},  # no widget manager from a CDN (widgets are replaced by a note)

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -281,13 +282,6 @@ def _stack(histograms, name: str) -> tuple[np.ndarray, tuple[int, ...]]:
     return _check_histogram(rows, name), shape
 
 
-def _blocks(n: int, row_cost: int, budget: int = 1 << 24):
-    """Row blocks small enough that a block × all-columns temporary stays near ``budget`` elements."""
-    step = max(1, budget // max(1, row_cost))
-    for start in range(0, n, step):
-        yield start, min(n, start + step)
-
-
 def pairwise_histogram_similarity(histograms, others=None, *, method: str = "correlation") -> np.ndarray:
     """All-pairs comparison of many histograms at once: the N×M matrix of :func:`compare_histograms` values.
 
@@ -297,7 +291,8 @@ def pairwise_histogram_similarity(histograms, others=None, *, method: str = "cor
     3-D shape, since the ground distance depends on where each bin lies.
     Correlation, chi-square, Bhattacharyya/Hellinger and KL are rewritten as
     matrix products (exact, not approximations); intersection and the
-    symmetric chi-square visit only the bins both histograms occupy; EMD
+    symmetric chi-square use compiled pairwise kernels on the bins most
+    histograms occupy and visit only the co-occupied pairs elsewhere; EMD
     loops (it has no closed form in 3-D).
 
     Examples
@@ -347,18 +342,74 @@ def pairwise_histogram_similarity(histograms, others=None, *, method: str = "cor
     return _pairwise_elementwise(a, b, method, symmetric=same)
 
 
+def intersection_reference(h1: np.ndarray, h2: np.ndarray) -> float:
+    """Histogram intersection as the formula reads, ``sum_k min(h1_k, h2_k)`` (OpenCV's HISTCMP_INTERSECT).
+
+    The readable version that :func:`pairwise_histogram_similarity`'s fast
+    path is tested equal to (to 1e-10).
+
+    Examples
+    --------
+    >>> intersection_reference(np.array([0.5, 0.5, 0.0]), np.array([0.0, 0.5, 0.5]))
+    0.5
+    """
+    return float(np.sum(np.minimum(h1, h2)))
+
+
+def chi_square_alt_reference(h1: np.ndarray, h2: np.ndarray) -> float:
+    """Symmetric chi-square as the formula reads: ``2 sum_k (h1_k - h2_k)^2 / (h1_k + h2_k)``.
+
+    Bins empty in both histograms are skipped (OpenCV's HISTCMP_CHISQR_ALT).
+    The readable version that :func:`pairwise_histogram_similarity`'s fast
+    path is tested equal to (to 1e-10).
+
+    Examples
+    --------
+    >>> chi_square_alt_reference(np.array([0.5, 0.5, 0.0]), np.array([0.0, 0.5, 0.5]))
+    2.0
+    """
+    total = h1 + h2
+    used = total > np.finfo(np.float64).eps
+    return float(2.0 * np.sum((h1[used] - h2[used]) ** 2 / total[used]))
+
+
+# A bin is computed with the dense kernels when the pairs that both occupy it
+# are more than this share of all pairs: below it, visiting only those pairs
+# (10-20 ns each with NumPy indexing) costs less than a dense kernel's pass
+# over every pair (about 0.4 ns each for L1, 1 ns for chi-square), measured
+# on 1,000 histograms.
+_DENSE_SHARE = {"intersection": 0.03, "chi_square_alt": 0.08}
+# Rows per block of the dense chi-square kernel (upper-triangle blocks when symmetric).
+_CHI2_BLOCK = 64
+#: Upper bound on the threads of the dense chi-square kernel (``None``: every
+#: core available; 1 stays on one core). The result is the same whatever the number.
+MAX_THREADS: int | None = None
+
+
 def _pairwise_elementwise(a: np.ndarray, b: np.ndarray, method: str, *, symmetric: bool) -> np.ndarray:
     """Intersection and symmetric chi-square, which have no matrix-product form.
 
-    Both only need the bins where *both* histograms are non-zero:
-    ``min(x, y)`` is 0 elsewhere, and ``(x - y)^2 / (x + y) = x + y - 4xy / (x + y)``
-    where the last term is 0 elsewhere. Colour histograms are sparse (a
-    few percent of 512 bins occupied), so per bin we combine only the
-    histograms that occupy it; dense blocks are used when that would not save work.
+    Per bin, the cheaper of two exact routes:
+
+    * bins that many pairs occupy go to compiled pairwise kernels over those
+      bins' columns: ``sum min(x, y) = (sum x + sum y - ||x - y||_1) / 2``
+      with SciPy's L1 distances (``pdist``, half the pairs, when
+      symmetric), and scikit-learn's additive chi-square kernel, which gives
+      ``-sum (x - y)^2 / (x + y)``;
+    * bins few pairs occupy (colour histograms are sparse: a few percent of
+      512 bins) visit only those pairs: ``min(x, y)`` is 0 where either is 0,
+      and ``(x - y)^2 / (x + y) = x + y - 4xy / (x + y)``, whose last term
+      is 0 there too.
     """
+    from scipy.spatial.distance import cdist, pdist, squareform
+
     occupied_a, occupied_b = a > 0, b > 0
-    sparse_cost = float(occupied_a.sum(axis=0) @ occupied_b.sum(axis=0))
-    dense_cost = float(a.shape[0]) * b.shape[0] * a.shape[1]
+    pairs = occupied_a.sum(axis=0).astype(np.float64) * occupied_b.sum(axis=0)
+    dense = pairs > _DENSE_SHARE[method] * a.shape[0] * b.shape[0]
+    sparse = np.flatnonzero(~dense)  # bins only one side occupies still count in chi-square's sums
+    a_dense, b_dense = a[:, dense], b[:, dense]
+    a_sparse, b_sparse = a[:, sparse], b[:, sparse]
+
     if method == "intersection":
         def pair(x, y):
             return np.minimum(x, y)
@@ -366,23 +417,59 @@ def _pairwise_elementwise(a: np.ndarray, b: np.ndarray, method: str, *, symmetri
         def pair(x, y):
             return x * y / (x + y)
 
-    if sparse_cost < 0.3 * dense_cost:
-        out = np.zeros((a.shape[0], b.shape[0]))
-        for k in range(a.shape[1]):
-            rows = np.flatnonzero(occupied_a[:, k])
-            cols = rows if symmetric else np.flatnonzero(occupied_b[:, k])
-            if rows.size and cols.size:
-                out[np.ix_(rows, cols)] += pair(a[rows, k][:, None], b[cols, k][None, :])
-    else:
-        out = np.zeros((a.shape[0], b.shape[0]))
-        for start, stop in _blocks(a.shape[0], b.shape[0] * a.shape[1]):
-            x, y = a[start:stop, None, :], b[None, :, :]
-            both = (x > 0) & (y > 0)
-            out[start:stop] = np.where(both, pair(x, np.where(both, y, 1.0)), 0.0).sum(axis=2)
+    # Sparse bins: sum over the pairs that occupy each bin.
+    out = np.zeros((a.shape[0], b.shape[0]))
+    for k in np.flatnonzero(pairs[sparse] > 0):
+        rows = np.flatnonzero(a_sparse[:, k] > 0)
+        cols = rows if symmetric else np.flatnonzero(b_sparse[:, k] > 0)
+        if rows.size and cols.size:
+            out[np.ix_(rows, cols)] += pair(a_sparse[rows, k][:, None], b_sparse[cols, k][None, :])
+
     if method == "intersection":
+        if a_dense.shape[1]:
+            if symmetric:
+                l1 = squareform(pdist(a_dense, "cityblock"))
+            else:
+                l1 = cdist(a_dense, b_dense, "cityblock")
+            out += (a_dense.sum(axis=1)[:, None] + b_dense.sum(axis=1)[None, :] - l1) / 2.0
         return out
     # OpenCV: 2 * sum over bins with x + y > 0 of (x - y)^2 / (x + y)
-    return np.maximum(2.0 * (a.sum(axis=1)[:, None] + b.sum(axis=1)[None, :] - 4.0 * out), 0.0)
+    chi = a_sparse.sum(axis=1)[:, None] + b_sparse.sum(axis=1)[None, :] - 4.0 * out
+    if a_dense.shape[1]:
+        chi -= _additive_chi2(a_dense, b_dense, symmetric=symmetric)
+    return np.maximum(2.0 * chi, 0.0)
+
+
+def _additive_chi2(a: np.ndarray, b: np.ndarray, *, symmetric: bool) -> np.ndarray:
+    """scikit-learn's ``-sum (x - y)^2 / (x + y)`` for every pair; the upper triangle only when symmetric."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.metrics.pairwise import additive_chi2_kernel
+
+    out = np.empty((a.shape[0], b.shape[0]))
+    starts = range(0, a.shape[0], _CHI2_BLOCK)
+
+    def block(start):
+        stop = min(start + _CHI2_BLOCK, a.shape[0])
+        first = start if symmetric else 0
+        values = additive_chi2_kernel(a[start:stop], b[first:])
+        out[start:stop, first:] = values
+        if symmetric:
+            out[start:, start:stop] = values.T
+
+    # scikit-learn's kernel releases the GIL: blocks run on parallel threads.
+    with ThreadPoolExecutor(max_workers=min(len(starts), kernel_threads())) as pool:
+        list(pool.map(block, starts))
+    return out
+
+
+def kernel_threads() -> int:
+    """Threads the chi-square kernel uses: the cores available to the process, at most :data:`MAX_THREADS`."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return available if MAX_THREADS is None else max(1, min(available, int(MAX_THREADS)))
 
 
 def histogram_similarity(

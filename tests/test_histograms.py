@@ -65,6 +65,49 @@ def test_pairwise_matches_an_opencv_loop_on_many_images(method):
     assert np.abs(h.pairwise_histogram_similarity(flat, method=method) - reference).max() < 1e-6
 
 
+def _histogram_sets():
+    rng = np.random.default_rng(0)
+    photos = list(GALLERY.values())
+    sparse = []
+    for i in range(40):  # crops of the course photos: a few percent of 512 bins occupied
+        image = photos[i % len(photos)]
+        top, left = rng.integers(0, image.shape[0] // 2), rng.integers(0, image.shape[1] // 2)
+        sparse.append(h.color_histogram(image[top:, left:], bins=8).ravel())
+    noise = [h.color_histogram(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), bins=4).ravel() for _ in range(30)]
+    hsv = [h.color_histogram(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8), space="hsv", bins=4).ravel()
+           for _ in range(30)]
+    return {"sparse": np.stack(sparse), "noise": np.stack(noise), "hsv": np.stack(hsv)}
+
+
+REFERENCES = {
+    "intersection": h.histograms.intersection_reference,
+    "chi_square_alt": h.histograms.chi_square_alt_reference,
+}
+
+
+@pytest.mark.parametrize("method", sorted(REFERENCES))
+@pytest.mark.parametrize("route", ["chosen", "all dense", "all sparse"])
+def test_fast_elementwise_path_equals_the_reference_formula(method, route, monkeypatch):
+    module = h.histograms
+    share = {"chosen": module._DENSE_SHARE[method], "all dense": -1.0, "all sparse": 2.0}[route]
+    monkeypatch.setitem(module._DENSE_SHARE, method, share)
+    monkeypatch.setattr(module, "_CHI2_BLOCK", 7)  # several blocks, one of them short
+    for name, hists in _histogram_sets().items():
+        hists = hists.astype(np.float64)
+        reference = np.array([[REFERENCES[method](x, y) for y in hists] for x in hists])
+        matrix = h.pairwise_histogram_similarity(hists, method=method)
+        assert np.abs(matrix - reference).max() < 1e-10, name
+        rectangular = h.pairwise_histogram_similarity(hists[:9], hists[5:], method=method)
+        assert np.abs(rectangular - reference[:9, 5:]).max() < 1e-10, name
+
+
+def test_chi_square_threads_do_not_change_the_values(monkeypatch):
+    hists = _histogram_sets()["noise"]
+    many = h.pairwise_histogram_similarity(hists, method="chi_square_alt")
+    monkeypatch.setattr(h.histograms, "MAX_THREADS", 1)
+    assert np.array_equal(h.pairwise_histogram_similarity(hists, method="chi_square_alt"), many)
+
+
 def test_dense_path_of_the_elementwise_methods():
     dense = np.random.default_rng(0).random((6, 30))  # no empty bins: the dense branch runs
     for method in ("intersection", "chi_square_alt"):

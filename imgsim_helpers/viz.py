@@ -311,11 +311,15 @@ def mark_random_weights(figure, weights: str):
         raise InvalidParameterError(f"mark_random_weights needs a matplotlib Figure or Axes; got {type(figure).__name__}")
     if weights != "random":
         return None
+    from matplotlib import patheffects
+
     width, height = fig.get_size_inches()
-    # Diagonal and half transparent: readable at any size, and the data stays visible under it.
+    # Diagonal and half transparent, with a light outline: readable on dark and light plots alike,
+    # and the data stays visible under it.
     return fig.text(0.5, 0.5, RANDOM_WEIGHTS_MARK, transform=fig.transFigure, ha="center", va="center",
                     rotation=np.degrees(np.arctan2(height, width)) * 0.6, fontsize=max(9.0, min(28.0, 2.2 * width)),
-                    color="red", alpha=0.45, fontweight="bold", zorder=1000)
+                    color="red", alpha=0.55, fontweight="bold", zorder=1000,
+                    path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white", alpha=0.7)])
 
 
 def show_map(image_map, *, ax=None, title: str | None = None, cmap: str = "viridis", vmin=None, vmax=None):

@@ -1,7 +1,10 @@
 """The measurements behind notebook 03 (FSIM), so that the notebook holds no untested logic.
 
+* What phase congruency is: :func:`step_fourier_phases` splits a step into
+  its Fourier components and measures, at every position, how well their
+  phases agree -- with the paper's energy and with FeatureSIM.m's.
 * Why phase congruency ignores contrast: :func:`edge_profiles` follows PC
-  and the gradient magnitude across a step edge of several heights;
+  and the gradient magnitude across a step edge (or a thin line) of several heights;
   :func:`contrast_response` lowers an image's contrast step by step and
   measures how much its PC map and its gradient map move.
   :func:`pc_by_gradient` summarises where PC is high.
@@ -13,7 +16,10 @@
 * Agreement with the authors' MATLAB code: :data:`MATLAB_VALUES`,
   :func:`missing_reference_files` and :func:`matlab_agreement` recompute the
   published values from the reference images (which live outside the
-  repository, in the folder named by ``IMGSIM_REFERENCE_DIR``).
+  repository, in the folder named by ``IMGSIM_REFERENCE_DIR``);
+  :func:`readme_values` reads the values that folder's README records.
+* A gallery: :func:`gallery_saving` scores one image against several both
+  per pair and through per-image features, counting phase-congruency maps.
 * The widely copied recipe: :func:`recipe_steps` walks from FeatureSIM.m
   to :func:`imgsim_helpers.fsim.fsim_phasepack_recipe` one change at a time;
   :func:`unsigned_scharr_magnitude`, :func:`recipe_gradient_errors` and
@@ -35,7 +41,9 @@ True
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -87,6 +95,8 @@ __all__ = [
     "matlab_agreement",
     "missing_reference_files",
     "pc_by_gradient",
+    "readme_values",
+    "step_fourier_phases",
     "phasepack_summed_pc",
     "plot_explorer",
     "recipe_gradient_errors",
@@ -225,13 +235,86 @@ def rescale_to_baseline(scores: Sequence[float], baseline: float, *, identical: 
 # --------------------------------------------------------------------------- contrast
 
 
-def edge_profiles(heights: Sequence[float], *, size: int = 64, level: float = 128.0) -> dict:
-    """PC and gradient magnitude along one row across a vertical step edge of each height.
+def step_fourier_phases(x, *, n_terms: int = 4) -> dict:
+    """A step's first Fourier components, and how well their phases agree at each position ``x``.
 
-    The image is ``size`` × ``size``, ``level - height / 2`` left of the
-    middle column and ``level + height / 2`` from it on (0-255 scale, float,
-    so no rounding), so every step has the same mean and only its contrast
-    changes.
+    A square wave of period 2π (a step up at 0, down at ±π) is
+    ``Σ_k 4 / (π k) · sin(k x)`` over odd k. Component k has amplitude
+    ``A_k = 4 / (π k)`` and, at position x, phase ``φ_k(x) = k x`` (measured
+    as a sine). With the mean phase φ̄(x) the direction of ``Σ_k A_k e^{i φ_k}``,
+    two energies measure the agreement:
+
+    * the paper's (Morrone & Owens; Kovesi; the FSIM paper): ``E = √(F² + H²)``
+      with ``F = Σ A cos φ``, ``H = Σ A sin φ`` -- which equals ``Σ A cos(φ - φ̄)``;
+    * FeatureSIM.m's (Kovesi's ``phasecong2``): ``Σ A [cos(φ - φ̄) - |sin(φ - φ̄)|]``,
+      which also subtracts how far each phase strays from the mean.
+
+    Each divided by ``Σ A`` is a phase congruency in [0, 1] (FeatureSIM.m's
+    clipped at 0, as its noise threshold does): 1 where every phase agrees.
+
+    Parameters
+    ----------
+    x
+        Positions in radians (1-D).
+    n_terms
+        How many odd harmonics (1, 3, 5, ...) to use.
+
+    Returns
+    -------
+    dict
+        ``x``, ``harmonics`` (k), ``amplitudes``, ``components`` (one row per
+        harmonic), ``sum``, ``pc_paper``, ``pc_featuresim`` (lists), and
+        ``identity_error``: the largest ``|Σ A cos(φ - φ̄) - √(F² + H²)|``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``n_terms`` below 1, or ``x`` empty or not finite.
+
+    Examples
+    --------
+    >>> out = step_fourier_phases([0.0, np.pi / 2], n_terms=4)
+    >>> [round(v, 6) for v in out["pc_paper"]], out["pc_featuresim"][0]
+    ([1.0, 0.431818], 1.0)
+    """
+    positions = np.asarray(x, dtype=np.float64).ravel()
+    if positions.size == 0 or not np.all(np.isfinite(positions)):
+        raise InvalidParameterError("x must be a non-empty list of finite positions (radians)")
+    if isinstance(n_terms, bool) or not isinstance(n_terms, int | np.integer) or n_terms < 1:
+        raise InvalidParameterError(f"n_terms must be a positive integer; got {n_terms!r}")
+    harmonics = 2 * np.arange(n_terms) + 1
+    amplitudes = 4.0 / (np.pi * harmonics)
+    phases = harmonics[:, None] * positions[None, :]
+    components = amplitudes[:, None] * np.sin(phases)
+    even, odd = amplitudes[:, None] * np.cos(phases), amplitudes[:, None] * np.sin(phases)
+    f_sum, h_sum = even.sum(axis=0), odd.sum(axis=0)
+    energy = np.hypot(f_sum, h_sum)
+    mean_phase = np.arctan2(h_sum, f_sum)
+    spread = phases - mean_phase[None, :]
+    along = (amplitudes[:, None] * np.cos(spread)).sum(axis=0)
+    across = (amplitudes[:, None] * np.abs(np.sin(spread))).sum(axis=0)
+    total = amplitudes.sum()
+    return {
+        "x": positions.tolist(),
+        "harmonics": harmonics.tolist(),
+        "amplitudes": amplitudes.tolist(),
+        "components": components.tolist(),
+        "sum": components.sum(axis=0).tolist(),
+        "pc_paper": (energy / total).tolist(),
+        "pc_featuresim": (np.maximum(along - across, 0.0) / total).tolist(),
+        "identity_error": float(np.abs(along - energy).max()),
+    }
+
+
+def edge_profiles(heights: Sequence[float], *, size: int = 64, level: float = 128.0, kind: str = "step") -> dict:
+    """PC and gradient magnitude along one row across a vertical step edge (or line) of each height.
+
+    With ``kind="step"`` the image is ``size`` × ``size``, ``level - height / 2``
+    left of the middle column and ``level + height / 2`` from it on (0-255
+    scale, float, so no rounding), so every step has the same mean and only
+    its contrast changes. With ``kind="line"`` it is ``level - height / 2``
+    everywhere except the middle column, one pixel wide, at
+    ``level + height / 2``: a thin bright line.
 
     Parameters
     ----------
@@ -240,7 +323,9 @@ def edge_profiles(heights: Sequence[float], *, size: int = 64, level: float = 12
     size
         Side of the square test image (at least 16).
     level
-        The mean gray level of every step.
+        The mean gray level of every step (the midpoint of every line's two levels).
+    kind
+        ``"step"`` or ``"line"``.
 
     Returns
     -------
@@ -262,7 +347,12 @@ def edge_profiles(heights: Sequence[float], *, size: int = 64, level: float = 12
     [20, 160]
     >>> abs(out["pc_at_edge"][0] - out["pc_at_edge"][1]) < 1e-3
     True
+    >>> lines = edge_profiles([20, 160], kind="line")
+    >>> abs(lines["pc_at_edge"][0] - lines["pc_at_edge"][1]) < 1e-3
+    True
     """
+    if kind not in ("step", "line"):
+        raise InvalidParameterError(f"kind must be 'step' or 'line'; got {kind!r}")
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < MIN_SIZE:
         raise InvalidParameterError(f"size must be an integer of at least {MIN_SIZE}; got {size!r}")
     if len(heights) == 0:
@@ -277,7 +367,10 @@ def edge_profiles(heights: Sequence[float], *, size: int = 64, level: float = 12
     out: dict = {"x": list(range(-middle, size - middle)), "pc": [], "gradient": [], "pc_at_edge": [], "gradient_at_edge": []}
     for height in heights:
         image = np.full((size, size), level - height / 2)
-        image[:, middle:] = level + height / 2
+        if kind == "step":
+            image[:, middle:] = level + height / 2
+        else:
+            image[:, middle] = level + height / 2
         unit = image / 255.0  # floats in [0, 1]: FSIM's 0-255 scale without rounding
         pc_row = phase_congruency(unit)[middle]
         gradient_row = gradient_magnitude(unit)[middle]
@@ -436,37 +529,81 @@ def pc_by_gradient(pc, gradient, *, top: float = 0.1) -> dict[str, float]:
 
 
 def gallery_saving(query, gallery: Sequence) -> dict[str, float]:
-    """Score ``query`` against ``gallery`` both ways and time them (notebook 03's gallery pitfall).
+    """Score ``query`` against ``gallery`` both ways, counting phase-congruency maps (notebook 03's gallery pitfall).
 
     ``fsim`` per pair computes phase congruency of both images on every call;
     :func:`~imgsim_helpers.fsim.fsim_features` computes it once per image and
-    :func:`~imgsim_helpers.fsim.fsim_compare` only combines the maps.
+    :func:`~imgsim_helpers.fsim.fsim_compare` only combines the maps. The
+    counts are measured, not assumed: every image that passes through the
+    phase-congruency routine FSIM calls is counted. Times are measured too,
+    for printing only: they depend on the machine and its load.
 
     Returns
     -------
     dict
-        ``max_difference`` between the two ways' scores, ``direct_ms_per_pair``,
+        ``max_difference`` between the two ways' scores; ``pc_maps_per_pair``
+        and ``pc_maps_via_features`` (phase-congruency maps computed, gallery
+        of ``n_gallery`` images); ``direct_ms_per_pair``,
         ``extract_ms_per_image`` (query included) and ``compare_ms_per_pair``.
+
+    Examples
+    --------
+    >>> from skimage.data import camera
+    >>> image = camera()[::8, ::8]
+    >>> out = gallery_saving(image, [image[::-1], image[:, ::-1]])
+    >>> out["pc_maps_per_pair"], out["pc_maps_via_features"], out["max_difference"] < 1e-9
+    (4, 3, True)
     """
     gallery = list(gallery)
     if not gallery:
         raise EmptyInputError("gallery_saving needs at least one gallery image")
-    start = time.perf_counter()
-    direct = [fsim(query, other) for other in gallery]
-    direct_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    query_features, gallery_features = fsim_features(query), fsim_features_many(gallery)
-    extract_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    via_features = [fsim_compare(query_features, features) for features in gallery_features]
-    compare_seconds = time.perf_counter() - start
+    counter = _PhaseCongruencyCounter()
+    with counter:
+        start = time.perf_counter()
+        direct = [fsim(query, other) for other in gallery]
+        direct_seconds = time.perf_counter() - start
+    per_pair_maps = counter.images
+    counter = _PhaseCongruencyCounter()
+    with counter:
+        start = time.perf_counter()
+        query_features, gallery_features = fsim_features(query), fsim_features_many(gallery)
+        extract_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        via_features = [fsim_compare(query_features, features) for features in gallery_features]
+        compare_seconds = time.perf_counter() - start
     n = len(gallery)
     return {
+        "n_gallery": n,
         "max_difference": max(abs(a - b) for a, b in zip(direct, via_features, strict=True)),
+        "pc_maps_per_pair": per_pair_maps,
+        "pc_maps_via_features": counter.images,
         "direct_ms_per_pair": direct_seconds * 1e3 / n,
         "extract_ms_per_image": extract_seconds * 1e3 / (n + 1),
         "compare_ms_per_pair": compare_seconds * 1e3 / n,
     }
+
+
+class _PhaseCongruencyCounter:
+    """Counts the images FSIM passes to its phase-congruency routine while active (a context manager)."""
+
+    def __init__(self):
+        self.images = 0
+        self._module = importlib.import_module(".fsim", __package__)
+        self._original = None
+
+    def __enter__(self):
+        self._original = self._module.phase_congruency_stack
+
+        def counting(stack, *args, **kwargs):
+            self.images += len(stack)  # a stack of gray planes, one per image
+            return self._original(stack, *args, **kwargs)
+
+        self._module.phase_congruency_stack = counting
+        return self
+
+    def __exit__(self, *exc):
+        self._module.phase_congruency_stack = self._original
+        return False
 
 
 # --------------------------------------------------------------------------- MATLAB reference values
@@ -521,6 +658,44 @@ def missing_reference_files(folder: str | os.PathLike) -> list[str]:
     """
     names = sorted({name for row in MATLAB_VALUES for name in (row.file1, row.file2)})
     return [name for name in names if not (Path(folder) / name).is_file()]
+
+
+_README_ROW = re.compile(r"^\|\s*(FSIMc?),[^|]*\|\s*([\w.]+)\s+vs\s+([\w.]+)\s*\|\s*([0-9.]+)\s*\|\s*$")
+
+
+def readme_values(folder: str | os.PathLike) -> tuple[MatlabValue, ...]:
+    """The FSIM and FSIMc values that the reference folder's ``README.md`` says FeatureSIM.m printed.
+
+    Reads the rows of its table whose metric starts with ``FSIM,`` or
+    ``FSIMc,``: metric, pair of files, value. Tests compare against these,
+    so the values come from the reference folder, not from this repository.
+
+    Raises
+    ------
+    ImageNotFoundError
+        The folder has no ``README.md``, or it lists no FSIM value.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "README.md").write_text("| FSIM, `FeatureSIM.m` first output | a.gif vs b.gif | 0.5 |\\n")
+    >>> readme_values(folder)[0].pair, readme_values(folder)[0].value
+    ('a', 0.5)
+    """
+    readme = Path(folder) / "README.md"
+    if not readme.is_file():
+        raise ImageNotFoundError(f"no README.md in the reference folder {Path(folder).resolve()}; set {REFERENCE_ENV}")
+    values = []
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        match = _README_ROW.match(line.strip())
+        if match:
+            metric, file1, file2, value = match.groups()
+            mode = "gray" if file1.lower().endswith(".gif") else "rgb"
+            values.append(MatlabValue(Path(file1).stem, file1, file2, mode, metric, float(value)))
+    if not values:
+        raise ImageNotFoundError(f"{readme} lists no FSIM value in its table")
+    return tuple(values)
 
 
 def _pair_row(pair: str) -> MatlabValue:

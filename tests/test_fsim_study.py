@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib
 import numpy as np
 import pytest
@@ -127,6 +129,64 @@ def test_edge_profiles_refuses_bad_sizes(size):
 def test_edge_profiles_refuses_no_heights():
     with pytest.raises(EmptyInputError):
         fs.edge_profiles([])
+    with pytest.raises(InvalidParameterError, match="kind"):
+        fs.edge_profiles([10], kind="ramp")
+
+
+def test_line_profiles_pc_is_contrast_blind_and_the_line_is_one_pixel():
+    out = fs.edge_profiles([5, 50, 200], size=48, kind="line")
+    assert max(out["pc_at_edge"]) - min(out["pc_at_edge"]) < 1e-3
+    assert out["pc_at_edge"][0] > 0.5
+    middle = out["x"].index(0)
+    assert out["pc"][0][middle] == max(out["pc"][0][2:-2]), "PC peaks on the line itself"
+
+
+# --------------------------------------------------------------------------- a step's Fourier components
+
+
+def test_step_fourier_phases_agree_at_the_step_only():
+    x = np.linspace(-np.pi, np.pi, 721)
+    out = fs.step_fourier_phases(x, n_terms=4)
+    paper, featuresim = np.array(out["pc_paper"]), np.array(out["pc_featuresim"])
+    step = int(np.argmin(np.abs(x)))
+    assert paper[step] == pytest.approx(1.0) and featuresim[step] == pytest.approx(1.0)
+    assert paper.max() <= 1 + 1e-12 and featuresim.min() >= 0.0
+    assert np.all(featuresim <= paper + 1e-12), "subtracting |sin| never raises the energy"
+    assert out["identity_error"] < 1e-12, "Σ A cos(φ - φ̄) is √(F² + H²)"
+    # the components add up to the Fourier series of the square wave
+    expected = sum(4 / (np.pi * k) * np.sin(k * x) for k in (1, 3, 5, 7))
+    assert np.allclose(out["sum"], expected)
+    assert out["harmonics"] == [1, 3, 5, 7]
+    assert paper[int(np.argmin(np.abs(x - np.pi / 2)))] < 0.5
+
+
+@pytest.mark.parametrize("bad", [dict(x=[]), dict(x=[np.nan]), dict(x=[0.0], n_terms=0), dict(x=[0.0], n_terms=True)])
+def test_step_fourier_phases_bad_input(bad):
+    with pytest.raises(InvalidParameterError):
+        fs.step_fourier_phases(**bad)
+
+
+def test_readme_values_read_the_reference_table(tmp_path):
+    (tmp_path / "README.md").write_text(
+        "| metric | pair | value |\n|---|---|---|\n"
+        "| FSIM, `FeatureSIM.m` first output, gray input used as is | goldhill.gif vs goldhill_jpeg.gif | 0.5 |\n"
+        "| FSIMc, `FeatureSIM.m` second output | I01.BMP vs i01_01_5.bmp | 0.25 |\n"
+        "| SSIM, Wang's `ssim.m` | goldhill.gif vs goldhill_jpeg.gif | 0.8 |\n"
+    )
+    values = fs.readme_values(tmp_path)
+    assert [(v.pair, v.metric, v.value, v.mode) for v in values] == [("goldhill", "FSIM", 0.5, "gray"), ("I01", "FSIMc", 0.25, "rgb")]
+    with pytest.raises(ImageNotFoundError):
+        fs.readme_values(tmp_path / "missing")
+    (tmp_path / "README.md").write_text("nothing here\n")
+    with pytest.raises(ImageNotFoundError, match="no FSIM value"):
+        fs.readme_values(tmp_path)
+
+
+def test_quoted_values_equal_the_reference_readme():
+    folder = fs.reference_dir()
+    if not (folder / "README.md").is_file():
+        pytest.skip(f"no reference folder README in {folder}: set {fs.REFERENCE_ENV} to the reference-iqa folder")
+    assert fs.readme_values(folder) == fs.MATLAB_VALUES
 
 
 def test_contrast_copy_keeps_mean_and_scales_spread(small_rgb):
@@ -400,12 +460,20 @@ def test_explorer_widget_refuses_bad_setup():
         fs.explorer_widget({"a": np.zeros((16, 16))}, lambda **kw: None, distortion="crop", strength=0.1)
 
 
-def test_gallery_saving_scores_both_ways_equally():
+def test_gallery_saving_scores_both_ways_equally_and_counts_phase_congruency():
     query = data.camera()[::4, ::4]
-    gallery = [query[::-1], np.roll(query, 3, axis=1)]
+    gallery = [query[::-1], np.roll(query, 3, axis=1), query[:, ::-1]]
     saving = fs.gallery_saving(query, gallery)
     assert saving["max_difference"] < 1e-9
-    assert set(saving) == {"max_difference", "direct_ms_per_pair", "extract_ms_per_image", "compare_ms_per_pair"}
+    assert set(saving) == {"n_gallery", "max_difference", "pc_maps_per_pair", "pc_maps_via_features",
+                           "direct_ms_per_pair", "extract_ms_per_image", "compare_ms_per_pair"}
+    # per pair: both images of every pair; via features: each image once
+    assert saving["n_gallery"] == 3
+    assert saving["pc_maps_per_pair"] == 6
+    assert saving["pc_maps_via_features"] == 4
     assert all(saving[k] > 0 for k in saving if k.endswith("_ms_per_pair"))
+    import imgsim_helpers.fsim  # noqa: F401  (the counter restores the routine it wrapped)
+
+    assert sys.modules["imgsim_helpers.fsim"].phase_congruency_stack.__module__ == "imgsim_helpers.phase_congruency"
     with pytest.raises(EmptyInputError):
         fs.gallery_saving(query, [])

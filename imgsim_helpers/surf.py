@@ -230,7 +230,10 @@ class _Integral:
         np.cumsum(padded, axis=0, out=self.table[1:, 1:])
         np.cumsum(self.table[1:, 1:], axis=1, out=self.table[1:, 1:])
         self.flat = self.table.ravel()
-        self.stride = self.table.shape[1]
+        self.stride = s = self.table.shape[1]
+        # The four corners of a table cell, as views shifted so that one flat
+        # index reads them all (no index arithmetic per lookup).
+        self._corners = (self.flat, self.flat[1:], self.flat[s:], self.flat[s + 1 :])
 
     def _at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """The table bilinearly interpolated at real (table) coordinates.
@@ -238,16 +241,31 @@ class _Integral:
         The integral of a piecewise-constant image is bilinear inside each
         pixel, so this is the exact area integral up to a fractional corner.
         """
-        limit_r, limit_c = self.table.shape[0] - 2, self.table.shape[1] - 2
-        rows = np.clip(rows, 0.0, limit_r + 1.0)
-        cols = np.clip(cols, 0.0, limit_c + 1.0)
-        r = np.minimum(rows.astype(np.int64), limit_r)
-        c = np.minimum(cols.astype(np.int64), limit_c)
-        fr, fc = rows - r, cols - c
-        f, s = self.flat, self.stride
-        i = r * s + c
-        top = f[i] + fc * (f[i + 1] - f[i])
-        bottom = f[i + s] + fc * (f[i + s + 1] - f[i + s])
+        return self._lookup(self._row_part(rows), self._col_part(cols))
+
+    def _row_part(self, rows: np.ndarray):
+        """Table row offset (index × stride) and fraction of real row coordinates.
+
+        Split from :meth:`_at` so that coordinates shared by several lookups
+        (box corners on the same row) are converted once.
+        """
+        limit = self.table.shape[0] - 2
+        rows = np.clip(rows, 0.0, limit + 1.0)
+        r = np.minimum(rows.astype(np.int64), limit)
+        return r * self.stride, rows - r
+
+    def _col_part(self, cols: np.ndarray):
+        limit = self.table.shape[1] - 2
+        cols = np.clip(cols, 0.0, limit + 1.0)
+        c = np.minimum(cols.astype(np.int64), limit)
+        return c, cols - c
+
+    def _lookup(self, row_part, col_part) -> np.ndarray:
+        (offset, fr), (c, fc) = row_part, col_part
+        i = offset + c
+        f00, f01, f10, f11 = (corner[i] for corner in self._corners)
+        top = f00 + fc * (f01 - f00)
+        bottom = f10 + fc * (f11 - f10)
         return top + fr * (bottom - top)
 
     def _centre(self, x, y, half):
@@ -264,9 +282,11 @@ class _Integral:
     def box_mean(self, x: np.ndarray, y: np.ndarray, half) -> np.ndarray:
         """Mean of the image over axis-aligned squares of side ``2 * half`` centred at (x, y)."""
         cx, cy = self._centre(x, y, half)
+        low_r, high_r = self._row_part(cy - half), self._row_part(cy + half)
+        low_c, high_c = self._col_part(cx - half), self._col_part(cx + half)
         total = (
-            self._at(cy + half, cx + half) - self._at(cy - half, cx + half)
-            - self._at(cy + half, cx - half) + self._at(cy - half, cx - half)
+            self._lookup(high_r, high_c) - self._lookup(low_r, high_c)
+            - self._lookup(high_r, low_c) + self._lookup(low_r, low_c)
         )
         return total / (4.0 * half * half)
 
@@ -281,12 +301,14 @@ class _Integral:
         cm, rm = self._centre(x, y, half)
         c0, c2 = cm - half, cm + half
         r0, r2 = rm - half, rm + half
-        a = self._at(r0, c0)
-        b = self._at(r0, c2)
-        c = self._at(r2, c0)
-        d = self._at(r2, c2)
-        dx = d - b + c - a - 2.0 * (self._at(r2, cm) - self._at(r0, cm))
-        dy = d - c + b - a - 2.0 * (self._at(rm, c2) - self._at(rm, c0))
+        r0, rm, r2 = self._row_part(r0), self._row_part(rm), self._row_part(r2)
+        c0, cm, c2 = self._col_part(c0), self._col_part(cm), self._col_part(c2)
+        a = self._lookup(r0, c0)
+        b = self._lookup(r0, c2)
+        c = self._lookup(r2, c0)
+        d = self._lookup(r2, c2)
+        dx = d - b + c - a - 2.0 * (self._lookup(r2, cm) - self._lookup(r0, cm))
+        dy = d - c + b - a - 2.0 * (self._lookup(rm, c2) - self._lookup(rm, c0))
         return dx, dy
 
 

@@ -309,3 +309,30 @@ def test_small_images_work_with_fewer_octaves():
     features = surf(image)
     assert features.descriptors.shape[1] == 64
     assert set(np.unique(features.octave)) <= {0}
+
+
+def test_integral_lookups_are_the_bilinear_area_integral():
+    """The shared-corner lookups behind box means and Haar responses equal the plain formula."""
+    from imgsim_helpers.surf import _Integral
+
+    rng = np.random.default_rng(3)
+    image = rng.random((40, 50))
+    integral = _Integral(image, pad=4)
+    table = integral.table
+    rows = rng.uniform(-3.0, table.shape[0] + 3.0, (7, 9))
+    cols = rng.uniform(-3.0, table.shape[1] + 3.0, (7, 9))
+
+    def bilinear(r, c):  # clamped to the table, as the lookups are
+        r = min(max(r, 0.0), table.shape[0] - 1.0)
+        c = min(max(c, 0.0), table.shape[1] - 1.0)
+        i, j = min(int(r), table.shape[0] - 2), min(int(c), table.shape[1] - 2)
+        fr, fc = r - i, c - j
+        top = table[i, j] + fc * (table[i, j + 1] - table[i, j])
+        bottom = table[i + 1, j] + fc * (table[i + 1, j + 1] - table[i + 1, j])
+        return top + fr * (bottom - top)
+
+    expected = np.vectorize(bilinear)(rows, cols)
+    assert np.array_equal(integral._at(rows, cols), expected)
+    # A box on pixel boundaries: its mean is the mean of the pixels it covers.
+    mean = integral.box_mean(np.array([[10.5]]), np.array([[20.5]]), 3.0)
+    assert mean[0, 0] == pytest.approx(image[18:24, 8:14].mean(), abs=1e-12)

@@ -8,6 +8,7 @@ import sys
 import time
 
 import benchmarks
+from benchmarks.summary import write_summary
 from benchmarks.timing import global_state, restore_global_state
 
 
@@ -29,7 +30,8 @@ def main(argv: list[str]) -> int:
             # may train a network); put them back and fail the run so the leak gets fixed.
             restore_global_state(before)
             changed.append(f"{name} changed {before} to {after}")
-    print(f"\nall benchmarks: {time.perf_counter() - start:.0f} s")
+    print(f"\nall benchmarks: {time.perf_counter() - start:.0f} s\n")
+    print(write_summary())
     for line in changed:
         print(f"error: {line}", file=sys.stderr)
     return 1 if changed else 0

@@ -34,8 +34,11 @@ def speed_rows(*, repeat: int = 5) -> list[dict]:
     for method in METHODS:
         seconds = best_time(lambda m=method: detect_and_describe(image, method=m), repeat=repeat)
         rows.append({"method": method, "keypoints": len(detect_and_describe(image, method=method)), "ms": 1000 * seconds})
+    import cv2
+
     for row in rows:
         row["× SIFT"] = row["ms"] / rows[0]["ms"]
+        row["cv2_threads"] = cv2.getNumThreads()  # OpenCV's detectors; SURF is NumPy on one thread
     return rows
 
 

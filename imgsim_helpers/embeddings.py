@@ -102,6 +102,11 @@ _CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".ckpt")
 # --------------------------------------------------------------------------- preprocessing
 
 
+_WHOLE_RESIZE_LIMIT = 16
+"""Resize the whole image when it stays within this many crops' area (bit-identical to torchvision);
+above it, only the cropped window is resized."""
+
+
 @dataclass(frozen=True)
 class Preprocess:
     """A model's input preprocessing, on RGB NumPy images.
@@ -113,6 +118,15 @@ class Preprocess:
     ``Resize`` does on PIL images, so CLIP's input matches open_clip's own
     transform. Images smaller than the input are enlarged; float images are
     rounded to 8 bits first (the models were trained on 8-bit images).
+
+    For an extreme aspect ratio (the resized image more than 16 times the
+    crop's area) only the part the crop keeps is resized (Pillow's
+    ``resize(box=...)``: the same pixels as resizing everything and cropping,
+    to within one gray level of rounding), so a thin strip costs no more than
+    a square: a 1×10000 strip would otherwise become a 256×2,560,000 image
+    (2 GB) before the crop. Such a strip is embedded as the model sees it — from the centre
+    square of its short side, here one pixel stretched — so its embedding says
+    little about the whole strip; split or pad a panorama yourself if it matters.
 
     Examples
     --------
@@ -153,14 +167,22 @@ class Preprocess:
             new_w, new_h = self.size, int(self.size * height / width)
         else:
             new_h, new_w = self.size, int(self.size * width / height)
-        if (new_h, new_w) != (height, width):
-            resample = Image.BICUBIC if self.interpolation == "bicubic" else Image.BILINEAR
-            pil = Image.fromarray(np.ascontiguousarray(rgb)).resize((new_w, new_h), resample)
-            rgb = np.asarray(pil)
         crop = self.crop if self.mode == "shortest" else self.size
         top = int(round((new_h - crop) / 2.0))
         left = int(round((new_w - crop) / 2.0))
-        return rgb[top : top + crop, left : left + crop]
+        if (new_h, new_w) == (height, width):
+            return rgb[top : top + crop, left : left + crop]
+        resample = Image.BICUBIC if self.interpolation == "bicubic" else Image.BILINEAR
+        if new_h * new_w <= _WHOLE_RESIZE_LIMIT * crop * crop:
+            pil = Image.fromarray(np.ascontiguousarray(rgb)).resize((new_w, new_h), resample)
+            return np.asarray(pil)[top : top + crop, left : left + crop]
+        # An extreme aspect ratio: resize only the window the crop keeps. Pillow maps each output
+        # pixel through `box` at the scale of the whole resize, so these are the pixels of
+        # resizing everything and cropping (rounding aside: at most 1 gray level apart), without
+        # ever holding the whole resized image.
+        scale_x, scale_y = width / new_w, height / new_h
+        box = (left * scale_x, top * scale_y, min(width, (left + crop) * scale_x), min(height, (top + crop) * scale_y))
+        return np.asarray(Image.fromarray(np.ascontiguousarray(rgb)).resize((crop, crop), resample, box=box))
 
     def to_tensor(self, batch: np.ndarray, device: str, norm=None):
         """Move a ``uint8`` N×H×W×3 batch to ``device`` in one transfer and normalise it there.
@@ -1122,7 +1144,9 @@ def _cosine_scores(q: np.ndarray, gallery) -> np.ndarray:
         return q.astype(np.result_type(q.dtype, g.dtype), copy=False) @ g.T
     dtype = np.result_type(q.dtype, raw.dtype)
     tq = torch.from_numpy(np.ascontiguousarray(q, dtype=dtype))
-    scores = (tq @ tg.to(tq.dtype).T).numpy()
+    # gallery @ queries.T: for one query a matrix-vector product, which torch runs
+    # faster than the equivalent (1 x D) @ (D x N) product
+    scores = np.ascontiguousarray((tg.to(tq.dtype) @ tq.T).numpy().T)
     if not np.all(np.abs(squared - 1.0) < 1e-4):  # as _as_embeddings: unit rows are used as they are
         scores = scores / norms.astype(scores.dtype)
     return scores

@@ -1,12 +1,13 @@
-"""The benchmarks import, and the FSIM gallery benchmark compares equal scores (its timings are not tested)."""
+"""The benchmarks import, leave global torch state alone, and compare equal scores (timings are not tested)."""
 
 import importlib
 import pkgutil
 
 import pytest
+import torch
 
 import benchmarks
-from benchmarks import bench_fsim
+from benchmarks import bench_embeddings, bench_fsim, bench_histograms, summary
 
 
 @pytest.mark.parametrize("name", sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)))
@@ -21,4 +22,38 @@ def test_fsim_gallery_rows_time_the_same_scores(monkeypatch):
     rows = bench_fsim.gallery_rows(with_piq=False)
     assert [r["images"] for r in rows] == [3, 3]
     assert all(r["max_abs_diff_vs_per_pair"] == 0.0 for r in rows)
-    assert rows[1]["features_faster_x"] == 1.0
+
+
+def test_piq_calls_leave_autograd_and_threads_as_they_were():
+    pytest.importorskip("piq")
+    a, b = bench_fsim._pair()
+    threads = torch.get_num_threads()
+    value = bench_fsim._call("piq32:fsim", a[:64, :64].copy(), b[:64, :64].copy())()
+    assert 0.0 < value <= 1.0
+    assert torch.is_grad_enabled() and torch.get_num_threads() == threads
+
+
+def test_histogram_benchmark_compares_equal_matrices():
+    rows = bench_histograms.compare_rows("noise", bench_histograms.noise_histograms(25), ["intersection", "chi_square_alt"])
+    rows += bench_histograms.compare_rows("crops", bench_histograms.thousand_histograms(25), ["chi_square_alt"])
+    assert [r["images"] for r in rows] == [25, 25, 25]
+    assert all(r["max |diff|"] < 1e-10 for r in rows)
+
+
+def test_top_k_benchmark_compares_the_same_items_and_restores_threads():
+    threads = torch.get_num_threads()
+    rows = bench_embeddings.top_k_rows(n=500, dim=16, repeat=1)
+    compared = [r for r in rows if "vs torch.topk" in r["case"]]
+    assert len(compared) == 2 and all(r["same_top10"] for r in compared)
+    assert torch.get_num_threads() == threads
+
+
+def test_summary_table_is_made_from_the_json_files(tmp_path):
+    (tmp_path / "keypoints_speed.json").write_text(
+        '[{"method": "sift", "keypoints": 10, "ms": 2.0, "× SIFT": 1.0, "cv2_threads": 2},'
+        ' {"method": "surf", "keypoints": 12, "ms": 3.0, "× SIFT": 1.5, "cv2_threads": 2}]'
+    )
+    rows = summary.summary_rows(tmp_path)
+    assert len(rows) == 1 and rows[0]["ours vs peer"] == "1.50× SIFT's time"
+    text = summary.write_summary(tmp_path)
+    assert "| SURF detect+describe vs OpenCV SIFT, 512² gray |" in text

@@ -1,0 +1,116 @@
+"""The README's speed table, made from the JSON files the benchmarks write.
+
+``python -m benchmarks`` prints it at the end (and saves ``build/benchmarks/summary.json``
+and ``summary.md``); ``python -m benchmarks.summary`` rebuilds it from the last results.
+Every figure is a ratio of two timings taken in one process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from pathlib import Path
+
+from benchmarks.timing import RESULTS_DIR
+
+
+def _load(name: str, folder: Path) -> list[dict] | None:
+    path = folder / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _x(value: float) -> str:
+    return f"{value:.1f}×"
+
+
+def summary_rows(folder: Path = RESULTS_DIR) -> list[dict]:
+    """One row per comparison of issue 14's table, from whichever results exist."""
+    rows = []
+    for name, label in (("ssim", None), ("ssim_1_thread", 1)):
+        ssim = _load(name, folder)
+        if ssim:
+            peer = next(r for r in ssim if r["method"] == "ssim" and r["implementation"] == "skimage")
+            threads = label or peer.get("ours_cv2_threads")
+            rows.append({
+                "what": "`ssim` vs `skimage.metrics.structural_similarity` (same settings, 512² gray)",
+                "ours vs peer": f"{_x(peer['ours_faster_x'])} faster",
+                "threads": f"ours (OpenCV) {threads}, skimage 1",
+                "target": "≥ 5×",
+                "values": f"equal to {peer['max_abs_diff_vs_ours']:.0e}",
+            })
+    fsim = _load("fsim", folder)
+    if fsim:
+        for threads in ("all", 1):
+            for metric in ("fsim", "fsimc"):
+                ours = next((r for r in fsim if r["metric"] == metric and r["threads"] == threads
+                             and r["implementation"] == "imgsim_helpers"), None)
+                piq = next((r for r in fsim if r["metric"] == metric and r["threads"] == threads
+                            and r["implementation"] == "piq (CPU torch, float32)"), None)
+                if ours is None or piq is None:
+                    continue
+                floor = f"; {ours['ours_over_fft_floor']:.1f}× its FFTs alone" if metric == "fsim" else ""
+                rows.append({
+                    "what": f"`fsim` vs `piq.fsim` ({'FSIMc, ' if metric == 'fsimc' else ''}512² RGB, float32 torch)",
+                    "ours vs peer": f"{_x(piq['ours_faster_x'])} faster{floor}",
+                    "threads": f"both {threads}" if threads == 1 else f"both all ({os.cpu_count()} cores)",
+                    "target": "≥ 3× in both settings",
+                    "values": f"differ by {piq['abs_diff_vs_ours']:.1e}",
+                })
+    keypoints = _load("keypoints_speed", folder)
+    if keypoints:
+        surf = next(r for r in keypoints if r["method"] == "surf")
+        rows.append({
+            "what": "SURF detect+describe vs OpenCV SIFT, 512² gray",
+            "ours vs peer": f"{surf['× SIFT']:.2f}× SIFT's time",
+            "threads": f"SURF 1 (NumPy), SIFT {surf.get('cv2_threads', '?')} (OpenCV)",
+            "target": "≤ 2.5×",
+            "values": f"{surf['keypoints']} keypoints",
+        })
+    histograms = _load("histograms", folder)
+    if histograms:
+        for row in histograms:
+            if row["method"] not in ("intersection", "chi_square_alt"):
+                continue
+            rows.append({
+                "what": f"N×N histograms, {row['images']:,} × {row['histograms']} "
+                        f"({row['occupied']:.0%} bins occupied), "
+                        f"{'intersection' if row['method'] == 'intersection' else 'symmetric χ²'}",
+                "ours vs peer": f"{_x(row['speed-up'])} the cv2.compareHist loop",
+                "threads": f"ours {row['threads']}, loop 1",
+                "target": "≥ 20×",
+                "values": f"equal to {max(row['max |diff|'], 1e-16):.0e}",
+            })
+    embeddings = _load("embeddings", folder)
+    if embeddings:
+        for row in embeddings:
+            if "vs torch.topk" in row.get("case", ""):
+                rows.append({
+                    "what": "`top_k`, 1 query over 10,000 × 512 unit vectors vs `torch.topk(gallery @ query, 10)`",
+                    "ours vs peer": f"{row['ms']:.2f} ms vs {row['peer_ms']:.2f} ms ({row['speed_ratio']:.2f}× the peer's speed)",
+                    "threads": f"torch {row['torch_threads']}",
+                    "target": "no slower",
+                    "values": "same top 10" if row["same_top10"] else "top 10 differ",
+                })
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    keys = ["what", "ours vs peer", "threads", "target", "values"]
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(str(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_summary(folder: Path = RESULTS_DIR) -> str:
+    rows = summary_rows(folder)
+    stamp = datetime.date.today().isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").write_text(json.dumps({"date": stamp, "rows": rows}, indent=2))
+    text = f"Measured {stamp} by `make bench` ({os.cpu_count()} cores):\n\n" + markdown(rows)
+    (folder / "summary.md").write_text(text + "\n")
+    return text
+
+
+if __name__ == "__main__":
+    print(write_summary())

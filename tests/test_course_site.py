@@ -61,6 +61,21 @@ def test_learner_page_drops_colab_cell_presenter_notes_and_widgets(tmp_path):
     assert "widgets" not in nb.metadata
 
 
+def test_page_of_a_failed_run_says_so_under_its_title(tmp_path):
+    from papermill.execute import ERROR_MARKER_TAG, ERROR_MESSAGE_TEMPLATE
+
+    path = _executed(tmp_path, [
+        md(ERROR_MESSAGE_TEMPLATE % 7, metadata={"tags": [ERROR_MARKER_TAG]}),
+        md(f"# 02 · SSIM\n\n{REPO.badges('02_ssim.ipynb')}\n\nIntro."),
+        code("x = 1"),
+    ], name="02_ssim.ipynb")
+    nb = site.page_notebook(path, REPO, None)
+    title = nb.cells[0].source
+    assert title.startswith("# 02 · SSIM\n") and publish.COLAB_BADGE not in title
+    assert "```{error}" in title and "stopped with an error" in title
+    assert "An Exception was encountered" not in "".join(c.source for c in nb.cells)
+
+
 def test_parameters_are_the_cell_literals_overridden_by_papermill(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
         code("SMOKE = h.smoke_default()\nCNN = 'mobilenet_v2'\nSEED = 0", metadata={"tags": ["parameters"]})])

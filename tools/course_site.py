@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from papermill.execute import ERROR_MARKER_TAG, ERROR_MESSAGE_TEMPLATE
 
 from imgsim_helpers.course import COLAB_INSTALL_TAG, NOTEBOOK_DIR, course_notebooks
 from imgsim_helpers.errors import EmptyInputError
@@ -50,6 +51,9 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = ("[An interactive widget: it needs a running notebook. Open this notebook in Jupyter, "
                "Colab or Binder to use it.]")
 _PROGRESS_BAR = re.compile(r"\d+%\|")
+# papermill marks a failed run with a banner cell above everything (and a marker at the failing cell)
+PAPERMILL_ERROR_BANNER = ERROR_MESSAGE_TEMPLATE.split("%s")[0]
+
 
 
 def _keep_mathjax(name: str, relative: str) -> bool:
@@ -224,19 +228,27 @@ def page_notebook(executed: Path, repo: Repository, note: WeightsNote | None):
     """The learner's page of an executed notebook (a new notebook; the file is not changed)."""
     nb = nbformat.read(executed, as_version=4)
     parameters = notebook_parameters(nb)
-    cells = []
+    cells, failed = [], False
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         if COLAB_INSTALL_TAG in tags or "injected-parameters" in tags:
+            continue
+        if ERROR_MARKER_TAG in tags and cell.source.startswith(PAPERMILL_ERROR_BANNER):
+            failed = True  # papermill's banner above the title: said in the page's header instead
             continue
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith(NOTES_MARKER):
             continue
         _strip_widgets(cell)
         cells.append(cell)
-    title = cells[0]
+    title = next((c for c in cells if c.cell_type == "markdown" and c.source.startswith("# ")), None)
+    if title is None:
+        raise EmptyInputError(f"{executed} has no title cell (a markdown cell starting with '# ')")
     title.source = strip_badges(title.source)
     heading, _, rest = title.source.partition("\n")
     header = [heading, "", _launch_line(repo, executed.name, parameters)]
+    if failed:
+        header += ["", "```{error}\nThe notebook stopped with an error when this page was built: everything after "
+                   "the failing cell (marked below) is missing.\n```"]
     if note is not None:
         header += ["", note.markdown()]
     title.source = "\n".join(header) + ("\n\n" + rest.lstrip("\n") if rest.strip() else "")

@@ -426,12 +426,21 @@ def gaussian_hessian_determinant(image, sigma: float = 1.2) -> np.ndarray:
 
 @dataclass(frozen=True)
 class BoxFilterCosts:
-    """Time to sum every L×L box of an image, two ways (from :func:`box_filter_costs`).
+    """The work, and the time, to sum every L×L box of an image two ways (from :func:`box_filter_costs`).
+
+    The counts are what a test can check on any machine; the times are this
+    run's, on this machine, and move with its load.
 
     Attributes
     ----------
     sizes
         The box sides L.
+    boxes
+        Per size: how many L×L boxes the image holds, (H - L + 1)(W - L + 1).
+    lookup_reads
+        Per size: values read from the integral image (four per box).
+    direct_reads
+        Per size: pixel values added by the direct sum (L² per box).
     lookup_seconds
         Per size: four shifted look-ups in the integral image (whole image).
     direct_seconds
@@ -446,6 +455,9 @@ class BoxFilterCosts:
     """
 
     sizes: list[int]
+    boxes: list[int]
+    lookup_reads: list[int]
+    direct_reads: list[int]
     lookup_seconds: list[float]
     direct_seconds: list[float]
     table_seconds: float
@@ -463,13 +475,14 @@ def _best_of(function, repeat: int) -> tuple[float, np.ndarray]:
 
 
 def box_filter_costs(image, sizes: Sequence[int] = (9, 15, 27, 51), *, repeat: int = 3) -> BoxFilterCosts:
-    """Sum every L×L box of the image from the integral image and directly, and time both.
+    """Sum every L×L box of the image from the integral image and directly; count the values each reads, and time both.
 
     The integral-image way needs the table once and then four look-ups per
-    box whatever L is; the direct way adds L² pixels per box. Both are
-    vectorised NumPy (shifted slices against a strided sliding-window sum),
-    so the difference in time is the difference in work. Each timing is the
-    best of ``repeat`` runs.
+    box whatever L is; the direct way adds L² pixels per box. The counts are
+    taken from the arrays each way actually reads (four shifted slices of
+    the table; the strided sliding-window view). Both are vectorised NumPy,
+    so the difference in time follows the difference in work on a quiet
+    machine. Each timing is the best of ``repeat`` runs.
 
     Parameters
     ----------
@@ -489,6 +502,8 @@ def box_filter_costs(image, sizes: Sequence[int] = (9, 15, 27, 51), *, repeat: i
     >>> costs = box_filter_costs(np.random.default_rng(0).random((40, 40)), [3, 9], repeat=1)
     >>> costs.sizes, costs.max_difference < 1e-9
     ([3, 9], True)
+    >>> [r // b for r, b in zip(costs.direct_reads, costs.boxes)], [r // b for r, b in zip(costs.lookup_reads, costs.boxes)]
+    ([9, 81], [4, 4])
     """
     gray = _gray01(image)
     repeat = _count(repeat, "repeat", 1, 100)
@@ -504,16 +519,24 @@ def box_filter_costs(image, sizes: Sequence[int] = (9, 15, 27, 51), *, repeat: i
     table_seconds, t = _best_of(table, repeat)
     view = np.lib.stride_tricks.sliding_window_view
     lookup, direct, worst = [], [], 0.0
+    boxes, lookup_reads, direct_reads = [], [], []
     for size in sizes:
-        def four(n=size):
-            return t[n:, n:] - t[:-n, n:] - t[n:, :-n] + t[:-n, :-n]
+        # S(D), S(B), S(C), S(A) for every box at once: four shifted views of the table
+        corners = (t[size:, size:], t[:-size, size:], t[size:, :-size], t[:-size, :-size])
+
+        def four(c=corners):
+            return c[0] - c[1] - c[2] + c[3]
 
         seconds, fast = _best_of(four, repeat)
         lookup.append(seconds)
-        seconds, slow = _best_of(lambda n=size: view(gray, (n, n)).sum(axis=(2, 3)), repeat)
+        windows = view(gray, (size, size))
+        seconds, slow = _best_of(lambda w=windows: w.sum(axis=(2, 3)), repeat)
         direct.append(seconds)
         worst = max(worst, float(np.abs(fast - slow).max()))
-    return BoxFilterCosts(sizes, lookup, direct, table_seconds, worst, tuple(gray.shape))
+        boxes.append(int(fast.size))
+        lookup_reads.append(int(sum(corner.size for corner in corners)))
+        direct_reads.append(int(windows.size))
+    return BoxFilterCosts(sizes, boxes, lookup_reads, direct_reads, lookup, direct, table_seconds, worst, tuple(gray.shape))
 
 
 # --------------------------------------------------------------------------- a second view with a known answer

@@ -165,6 +165,10 @@ def test_box_filter_costs_agree_and_report_every_size(camera_small):
     assert all(t > 0 for t in costs.lookup_seconds + costs.direct_seconds)
     assert costs.max_difference < 1e-9
     assert costs.shape == (128, 128)
+    # the work, counted from the arrays read: L² values per box directly, 4 from the integral image
+    assert costs.boxes == [(128 - n + 1) ** 2 for n in (3, 9, 27)]
+    assert [r // b for r, b in zip(costs.direct_reads, costs.boxes, strict=True)] == [9, 81, 729]
+    assert costs.lookup_reads == [4 * b for b in costs.boxes]
 
 
 @pytest.mark.parametrize("sizes", [[], [0], [200], "9", [9.5]])

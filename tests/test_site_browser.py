@@ -184,6 +184,7 @@ def test_notebook_page(open_page, stem):
     for solution in page.locator("article .tag_solution").all():  # worked solutions start folded
         assert solution.locator("details").first.get_attribute("open") is None
         assert not solution.locator(".cell_input pre").first.is_visible()
+        assert not solution.locator(".cell_output").first.is_visible(), "the answer starts folded too"
     if stem != STEMS[0]:
         assert page.locator("a.left-prev").count() == 1
     if stem != STEMS[-1]:

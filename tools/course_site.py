@@ -53,6 +53,10 @@ WIDGET_NOTE = ("[An interactive widget: it needs a running notebook. Open this n
 _PROGRESS_BAR = re.compile(r"\d+%\|")
 # papermill marks a failed run with a banner cell above everything (and a marker at the failing cell)
 PAPERMILL_ERROR_BANNER = ERROR_MESSAGE_TEMPLATE.split("%s")[0]
+# Worked solutions are tagged "solution" in the notebooks; on the pages they start folded, answer included.
+SOLUTION_TAG = "solution"
+# README sections shown on the landing page after the introduction.
+LANDING_SECTIONS = ("Before you start",)
 
 
 
@@ -238,6 +242,8 @@ def page_notebook(executed: Path, repo: Repository, note: WeightsNote | None):
             continue
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith(NOTES_MARKER):
             continue
+        if SOLUTION_TAG in tags:  # fold the answer too, not only the code that prints it
+            cell.metadata["tags"] = [t for t in tags if t != "hide-input"] + ["hide-cell"]
         _strip_widgets(cell)
         cells.append(cell)
     title = next((c for c in cells if c.cell_type == "markdown" and c.source.startswith("# ")), None)
@@ -262,7 +268,9 @@ def readme_introduction(readme: Path = CHECKOUT / "README.md") -> str:
     text = readme.read_text(encoding="utf-8")
     if README_START in text and README_END in text:
         text = text[: text.index(README_START)] + text[text.index(README_END) + len(README_END):]
-    introduction = text.split("\n## ", 1)[0]
+    introduction, *sections = text.split("\n## ")
+    # the landing page also tells a learner what they need to know before notebook 00
+    introduction += "".join("\n## " + section for section in sections if section.startswith(LANDING_SECTIONS))
     introduction = re.sub(r"\]\(notebooks/([0-9][0-9]_[^)]+)\.ipynb\)", r"](\1.ipynb)", introduction)
     return re.sub(r"\n{3,}", "\n\n", introduction).strip() + "\n"
 

@@ -231,6 +231,12 @@ def prepare(image, *, max_side: int = WORK_SIDE) -> np.ndarray:
 
 # --------------------------------------------------------------------------- methods
 
+class _Unavailable(NamedTuple):
+    """Why a method's weights could not be loaded (what :func:`get_method` remembers)."""
+
+    reason: str
+
+
 _CACHE: dict[tuple[str, str], object] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -254,10 +260,13 @@ def get_method(name: str, *, device: str = "auto"):
             try:
                 _CACHE[key] = build_method(name, device=device)
             except WeightsUnavailableError as error:
-                _CACHE[key] = error
+                # Keep the reason, not the error: re-raising one stored exception lengthens its
+                # traceback at every raise, and the traceback keeps each caller's frame (images,
+                # features, figures) alive — about 17 MB per comparison, without limit.
+                _CACHE[key] = _Unavailable(str(error))
         found = _CACHE[key]
-    if isinstance(found, WeightsUnavailableError):
-        raise found
+    if isinstance(found, _Unavailable):
+        raise WeightsUnavailableError(found.reason)
     return found
 
 

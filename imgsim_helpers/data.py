@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import difflib
 import io as _bytes_io
 import os
 import sys
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EmptyInputError, InvalidParameterError, unknown_name
+from .errors import EmptyInputError, ImageNotFoundError, InvalidParameterError, unknown_name
 from .io import LOAD_MODES, fit_within, load_image, resize, to_gray, to_rgb
 
 DATA_ENV = "IMGSIM_DATA_DIR"
@@ -189,10 +190,22 @@ def get_image(ref: str | os.PathLike, *, mode: str = "rgb", max_side: int | None
     >>> get_image("coins", mode="gray").ndim
     2
     """
-    names = {r.name for r in manifest()}
+    names = [r.name for r in manifest()]
     if isinstance(ref, str) and ref in names:
         return course_image(ref, mode=mode, max_side=max_side)
-    image = load_image(ref, mode=mode)
+    try:
+        image = load_image(ref, mode=mode)
+    except ImageNotFoundError:
+        if not isinstance(ref, str) or Path(ref).suffix or os.sep in ref or "/" in ref:
+            raise
+        # A bare word that is no file: most likely a course image name, mistyped.
+        close = [n for n in names if n.lower() == ref.strip().lower()]
+        close += [n for n in difflib.get_close_matches(ref.strip().lower(), names, n=3) if n not in close]
+        guess = f"did you mean {' or '.join(repr(n) for n in close)}? " if close else ""
+        raise ImageNotFoundError(
+            f"no course image or file called {ref!r}; {guess}course image names are lower case, see "
+            f"list_course_images(): {', '.join(list_course_images())}"
+        ) from None
     return image if max_side is None else fit_within(image, max_side)
 
 

@@ -50,20 +50,39 @@ def resolve_device(device: str = "auto") -> str:
     >>> resolve_device("cpu")
     'cpu'
     """
-    if not isinstance(device, str):
-        device = str(device)  # accept a torch.device
-    choice = device.strip().lower()
+    choice = check_device(device)
     if choice == "auto":
         return "cuda" if _cuda_available() else "cpu"
     if choice == "cpu":
         return "cpu"
-    if choice == "cuda" or (choice.startswith("cuda:") and choice[5:].isdigit()):
-        if not _cuda_available():
-            raise DeviceUnavailableError(
-                f"device {device!r} was requested but torch sees no CUDA GPU here; "
-                "use DEVICE='auto' or 'cpu', or run on a machine with an NVIDIA GPU "
-                "and a CUDA build of torch"
-            )
+    if not _cuda_available():  # "cuda" or "cuda:N"
+        raise DeviceUnavailableError(
+            f"device {device!r} was requested but torch sees no CUDA GPU here; "
+            "use DEVICE='auto' or 'cpu', or run on a machine with an NVIDIA GPU "
+            "and a CUDA build of torch"
+        )
+    return choice
+
+
+def check_device(device) -> str:
+    """Check the form of a device request without importing torch; return it lower-cased and stripped.
+
+    For callers that take a device but may not need one (the command line with
+    a method that has no model): a typo is reported either way.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``device`` is not ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+
+    Examples
+    --------
+    >>> check_device(" CUDA:1 ")
+    'cuda:1'
+    """
+    text = device if isinstance(device, str) else str(device)  # accept a torch.device
+    choice = text.strip().lower()
+    if choice in ("auto", "cpu", "cuda") or (choice.startswith("cuda:") and choice[5:].isdigit()):
         return choice
     raise InvalidParameterError(
         f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
@@ -89,8 +108,10 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
     >>> float(rng.random()) == float(np.random.default_rng(3).random())
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InvalidParameterError(f"seed must be a non-negative integer; got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**64:
+        raise InvalidParameterError(
+            f"seed must be an integer in 0..2**64 - 1 (the range torch's generator takes); got {seed!r}"
+        )
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - third-party code still draws from the global generator

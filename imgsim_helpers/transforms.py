@@ -3,7 +3,12 @@
 Every transform has the same signature, ``transform(image, strength, *, seed=0)``,
 returns a new image of the same dtype (``crop`` also changes the size,
 ``transparency`` adds an alpha channel), and is deterministic for a given
-seed. :data:`TRANSFORMS` describes each one — its strength's unit, the
+seed (a non-negative integer). Inputs are ``uint8``, ``uint16``, floats in
+[0, 1] (floats outside it are refused, not clipped: divide 0..255 values by
+255) or ``bool``; ``float16`` input is computed and returned as ``float32``.
+A ``bool`` mask is read as 0/1: ``crop`` and ``flip``, which only move
+pixels, return ``bool``; every other transform computes new values and
+returns ``float64`` in [0, 1]. :data:`TRANSFORMS` describes each one — its strength's unit, the
 strength that changes nothing, and the range the benchmark sweeps — so the
 notebooks and the retrieval benchmark read the same definitions.
 
@@ -17,13 +22,15 @@ Examples
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InvalidParameterError, unknown_name
-from .io import validate_image, value_range
+from .io import check_unit_range, validate_image, value_range
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,12 @@ class TransformSpec:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check(image, strength, low, high, name):
-    image = validate_image(image)
-    if isinstance(strength, bool) or not np.isscalar(strength) or not np.isfinite(strength):
+def _check(image, strength, low, high, name, seed=0):
+    image = check_unit_range(validate_image(image))
+    if isinstance(strength, bool | np.bool_) or not isinstance(strength, numbers.Real) or not math.isfinite(strength):
         raise InvalidParameterError(f"{name} strength must be a finite number; got {strength!r}")
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InvalidParameterError(f"{name}: seed must be a non-negative integer; got {seed!r}")
     if not low <= strength <= high:
         raise InvalidParameterError(
             f"{name} strength {strength!r} is outside [{low}, {high}] ({TRANSFORMS[name].unit})"
@@ -91,7 +100,7 @@ def shift(image, strength: float, *, seed: int = 0) -> np.ndarray:
     >>> shift(img, 1)[0].tolist()
     [1, 0, 1, 2]
     """
-    image = _check(image, strength, -4096, 4096, "shift")
+    image = _check(image, strength, -4096, 4096, "shift", seed)
     matrix = np.array([[1.0, 0.0, strength], [0.0, 1.0, 0.0]])
     return _warp(image, matrix)
 
@@ -100,7 +109,7 @@ def rotate(image, strength: float, *, seed: int = 0) -> np.ndarray:
     """Rotate by ``strength`` degrees counter-clockwise about the centre, same size, edges mirrored."""
     import cv2
 
-    image = _check(image, strength, -360, 360, "rotate")
+    image = _check(image, strength, -360, 360, "rotate", seed)
     h, w = image.shape[:2]
     matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), float(strength), 1.0)
     return _warp(image, matrix)
@@ -110,7 +119,7 @@ def scale(image, strength: float, *, seed: int = 0) -> np.ndarray:
     """Zoom by the factor ``strength`` about the centre, keeping the size (> 1 zooms in)."""
     import cv2
 
-    image = _check(image, strength, 0.1, 10.0, "scale")
+    image = _check(image, strength, 0.1, 10.0, "scale", seed)
     h, w = image.shape[:2]
     matrix = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), 0.0, float(strength))
     return _warp(image, matrix)
@@ -121,7 +130,7 @@ def crop(image, strength: float, *, seed: int = 0) -> np.ndarray:
 
     The result is smaller than the input: ``crop(img, 0.2)`` keeps 80 % of each side.
     """
-    image = _check(image, strength, 0.0, 0.9, "crop")
+    image = _check(image, strength, 0.0, 0.9, "crop", seed)
     h, w = image.shape[:2]
     new_h, new_w = max(1, round(h * (1 - strength))), max(1, round(w * (1 - strength)))
     rng = np.random.default_rng(seed)
@@ -132,7 +141,7 @@ def crop(image, strength: float, *, seed: int = 0) -> np.ndarray:
 
 def flip(image, strength: float = 1, *, seed: int = 0) -> np.ndarray:
     """Mirror: strength 0 keeps, 1 flips left-right, 2 flips up-down, 3 both (a 180° turn)."""
-    image = _check(image, strength, 0, 3, "flip")
+    image = _check(image, strength, 0, 3, "flip", seed)
     if strength not in (0, 1, 2, 3):
         raise InvalidParameterError(f"flip strength must be 0, 1, 2 or 3; got {strength!r}")
     out = image
@@ -140,7 +149,7 @@ def flip(image, strength: float = 1, *, seed: int = 0) -> np.ndarray:
         out = out[:, ::-1]
     if int(strength) & 2:
         out = out[::-1]
-    return np.ascontiguousarray(out)
+    return out.copy()  # a new image even for strength 0, as every transform returns
 
 
 # --------------------------------------------------------------------------- photometric
@@ -150,7 +159,7 @@ def blur(image, strength: float, *, seed: int = 0) -> np.ndarray:
     """Gaussian blur with standard deviation ``strength`` pixels (0 changes nothing)."""
     import cv2
 
-    image = _check(image, strength, 0.0, 100.0, "blur")
+    image = _check(image, strength, 0.0, 100.0, "blur", seed)
     if strength == 0:
         return image.copy()
     out = cv2.GaussianBlur(_to_work(image), (0, 0), sigmaX=float(strength), borderType=cv2.BORDER_REFLECT_101)
@@ -159,7 +168,7 @@ def blur(image, strength: float, *, seed: int = 0) -> np.ndarray:
 
 def noise(image, strength: float, *, seed: int = 0) -> np.ndarray:
     """Add Gaussian noise of standard deviation ``strength`` gray levels (0-255 scale), clipped."""
-    image = _check(image, strength, 0.0, 255.0, "noise")
+    image = _check(image, strength, 0.0, 255.0, "noise", seed)
     rng = np.random.default_rng(seed)
     work = _to_work(image) + rng.normal(0.0, float(strength), image.shape).astype(np.float32)
     return _from_work(work, image)
@@ -169,7 +178,7 @@ def jpeg(image, strength: float, *, seed: int = 0) -> np.ndarray:
     """Encode as JPEG at quality ``strength`` (1-100; lower is stronger) and decode again."""
     import cv2
 
-    image = _check(image, strength, 1, 100, "jpeg")
+    image = _check(image, strength, 1, 100, "jpeg", seed)
     pixels = _from_work(_to_work(image), np.zeros(1, np.uint8))
     if pixels.ndim == 3 and pixels.shape[2] == 4:
         raise InvalidParameterError("JPEG has no alpha channel; composite RGBA images first (io.to_rgb)")
@@ -185,13 +194,13 @@ def jpeg(image, strength: float, *, seed: int = 0) -> np.ndarray:
 
 def brightness(image, strength: float, *, seed: int = 0) -> np.ndarray:
     """Add ``strength`` gray levels (0-255 scale, negative darkens) to every pixel, clipped."""
-    image = _check(image, strength, -255.0, 255.0, "brightness")
+    image = _check(image, strength, -255.0, 255.0, "brightness", seed)
     return _from_work(_to_work(image) + np.float32(strength), image)
 
 
 def contrast(image, strength: float, *, seed: int = 0) -> np.ndarray:
     """Scale deviations from the image mean by the factor ``strength`` (1 changes nothing), clipped."""
-    image = _check(image, strength, 0.0, 10.0, "contrast")
+    image = _check(image, strength, 0.0, 10.0, "contrast", seed)
     work = _to_work(image)
     mean = work.mean(axis=(0, 1), keepdims=True)
     return _from_work(mean + (work - mean) * np.float32(strength), image)
@@ -207,7 +216,7 @@ def text_overlay(image, strength: float, *, seed: int = 0, text: str = "SAMPLE")
     """
     import cv2
 
-    image = _check(image, strength, 0.0, 1.0, "text_overlay")
+    image = _check(image, strength, 0.0, 1.0, "text_overlay", seed)
     if strength == 0:
         return image.copy()
     h, w = image.shape[:2]
@@ -248,7 +257,7 @@ def foreground_mask(image, *, tolerance: float = 12.0) -> np.ndarray:
     """
     from scipy import ndimage
 
-    image = validate_image(image)
+    image = check_unit_range(validate_image(image))
     if image.ndim == 3 and image.shape[2] == 4:
         return image[..., 3] > 0
     work = _to_work(image)
@@ -270,7 +279,7 @@ def change_background(image, strength: float, *, seed: int = 0, tolerance: float
     entirely; foreground pixels are untouched. RGBA input is returned as RGB
     composited on the new colour.
     """
-    image = _check(image, strength, 0.0, 1.0, "background")
+    image = _check(image, strength, 0.0, 1.0, "background", seed)
     mask = foreground_mask(image, tolerance=tolerance)
     rng = np.random.default_rng(seed)
     colour = rng.integers(0, 256, size=3).astype(np.float32)
@@ -294,7 +303,7 @@ def transparency(image, strength: float, *, seed: int = 0, tolerance: float = 12
 
     Returns an RGBA image (gray input is expanded to RGB first).
     """
-    image = _check(image, strength, 0.0, 1.0, "transparency")
+    image = _check(image, strength, 0.0, 1.0, "transparency", seed)
     mask = foreground_mask(image, tolerance=tolerance)
     work = _to_work(image)
     if work.ndim == 2:

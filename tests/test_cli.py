@@ -59,4 +59,4 @@ def test_search_bad_inputs(gallery, tmp_path):
     assert main(["search", str(gallery / "coins.png"), str(tmp_path)]) == EXIT_BAD_INPUT  # no images
     assert main(["search", str(gallery / "coins.png"), str(gallery), "--top", "0"]) == EXIT_BAD_INPUT
     with pytest.raises(SystemExit):
-        main(["compare", "a.png", "b.png", "--method", "psnr"])
+        main(["compare", "a.png", "b.png", "--method", "no_such_method"])

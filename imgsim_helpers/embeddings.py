@@ -1114,7 +1114,7 @@ def cosine_similarity_matrix(a, b) -> np.ndarray:
     return np.clip(a.astype(dtype, copy=False) @ b.astype(dtype, copy=False).T, -1.0, 1.0)
 
 
-def _cosine_scores(q: np.ndarray, gallery) -> np.ndarray:
+def _cosine_scores(q: np.ndarray, gallery, unit_gallery: bool = False) -> np.ndarray:
     """``Q×N`` cosine scores of unit queries ``q`` against ``gallery``.
 
     The same values as ``q @ _as_embeddings(gallery).T`` up to rounding.
@@ -1122,6 +1122,7 @@ def _cosine_scores(q: np.ndarray, gallery) -> np.ndarray:
     products (both multi-threaded, and the product of unit rows needs no
     normalised copy of the gallery); anything unusual (other dtypes, NaN,
     zero or tiny rows) takes :func:`_as_embeddings`, which explains or handles it.
+    ``unit_gallery=True`` trusts the rows to be unit vectors and skips the norms.
     """
     import warnings
 
@@ -1135,6 +1136,8 @@ def _cosine_scores(q: np.ndarray, gallery) -> np.ndarray:
         with warnings.catch_warnings():  # a read-only gallery is fine: it is only read
             warnings.filterwarnings("ignore", "The given NumPy array is not writable")
             tg = torch.from_numpy(raw)
+    squared = norms = None
+    if fast and not unit_gallery:
         norms = torch.linalg.vector_norm(tg, dim=1).numpy()
         squared = norms.astype(np.float64) ** 2
         fast = bool(np.isfinite(squared).all()) and squared.min() > np.sqrt(np.finfo(raw.dtype).tiny)
@@ -1147,12 +1150,13 @@ def _cosine_scores(q: np.ndarray, gallery) -> np.ndarray:
     # gallery @ queries.T: for one query a matrix-vector product, which torch runs
     # faster than the equivalent (1 x D) @ (D x N) product
     scores = np.ascontiguousarray((tg.to(tq.dtype) @ tq.T).numpy().T)
-    if not np.all(np.abs(squared - 1.0) < 1e-4):  # as _as_embeddings: unit rows are used as they are
+    # as _as_embeddings: rows within 1e-4 of unit length are used as they are
+    if squared is not None and not np.all(np.abs(squared - 1.0) < 1e-4):
         scores = scores / norms.astype(scores.dtype)
     return scores
 
 
-def top_k(queries, gallery, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def top_k(queries, gallery, k: int = 5, *, unit_gallery: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` gallery items most similar (cosine) to each query, best first.
 
     The gallery's norms are checked (it need not hold unit vectors) and its
@@ -1168,6 +1172,12 @@ def top_k(queries, gallery, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         ``N×D`` embeddings.
     k
         How many to return; larger than ``N`` returns all ``N``.
+    unit_gallery
+        ``True`` promises that the gallery's rows are unit vectors (as
+        :func:`embed_images` returns them) and skips checking their norms, a
+        second pass over the gallery's memory that costs as much as the
+        scores themselves. A float32/float64 gallery is then scored as it is:
+        rows that are not unit length (or hold NaN) give wrong rankings.
 
     Returns
     -------
@@ -1184,7 +1194,9 @@ def top_k(queries, gallery, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     single = np.asarray(queries).ndim == 1
     k = _positive_int(k, "k")
     q = _as_embeddings(queries, "queries")
-    sims = _cosine_scores(q, gallery)
+    if not isinstance(unit_gallery, bool | np.bool_):
+        raise InvalidParameterError(f"unit_gallery must be True or False; got {unit_gallery!r}")
+    sims = _cosine_scores(q, gallery, bool(unit_gallery))
     n = sims.shape[1]
     k = min(k, n)
     if k < n:

@@ -466,6 +466,22 @@ def test_top_k_over_10000_vectors_equals_a_full_sort_of_the_cosine_matrix(dtype,
     np.testing.assert_allclose(np.take_along_axis(sims, idx, axis=1), scores, atol=tolerance)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_top_k_on_a_promised_unit_gallery_equals_the_checked_path(dtype):
+    rng = np.random.default_rng(1)
+    gallery = rng.standard_normal((3000, 64)).astype(dtype)
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    queries = rng.standard_normal((3, 64)).astype(dtype)
+    idx, scores = emb.top_k(queries, gallery, k=7)
+    trusted_idx, trusted_scores = emb.top_k(queries, gallery, k=7, unit_gallery=True)
+    assert np.array_equal(idx, trusted_idx)
+    np.testing.assert_allclose(trusted_scores, scores, atol=1e-6 if dtype == np.float32 else 1e-12)
+    one_idx, _ = emb.top_k(queries[0], gallery, k=7, unit_gallery=True)
+    assert np.array_equal(one_idx, idx[0])
+    with pytest.raises(InvalidParameterError, match="unit_gallery"):
+        emb.top_k(queries, gallery, unit_gallery="yes")
+
+
 def test_top_k_gallery_with_a_zero_row_or_nan():
     gallery = np.eye(4, dtype=np.float32)
     gallery[2] = 0.0

@@ -78,6 +78,18 @@ class EmptyInputError(InvalidParameterError):
     """A list or gallery that must hold at least one item is empty."""
 
 
+class EmbeddingMismatchError(DescriptorMismatchError):
+    """Vectors from another method or of another dimension than the index or table they meet."""
+
+
+class IndexNotFoundError(ImgSimError, FileNotFoundError):
+    """A saved index folder (or its manifest or index file) does not exist."""
+
+
+class IndexFormatError(ImgSimError, ValueError):
+    """A saved index or an embeddings table is not in the format this package writes."""
+
+
 class DeviceUnavailableError(ImgSimError, RuntimeError):
     """A compute device was asked for but is not available here."""
 

@@ -166,10 +166,10 @@ def _pixel_error(name: str) -> Callable[..., SimilarityMethod]:
         side = max(size, 1)
         if name == "mse":
             def compare(a, b):
-                return -mse(a, b)
+                return 0.0 - mse(a, b)  # 0.0 - 0.0 is 0.0, where -0.0 would print as "-0.0000"
 
             def rows(difference, peak):  # one query against every gallery image at once
-                return -(difference * difference).mean(axis=(1, 2))
+                return 0.0 - (difference * difference).mean(axis=(1, 2))
 
             description = f"−MSE (mean squared error, negated so higher = more similar) on {side}×{side} gray"
         else:

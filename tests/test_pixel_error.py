@@ -139,3 +139,11 @@ def test_mse_and_psnr_rank_a_gallery_alike():
     order_mse = np.argsort(-by_mse.matrix(by_mse.features(queries), by_mse.features(gallery)), axis=1)
     order_psnr = np.argsort(-by_psnr.matrix(by_psnr.features(queries), by_psnr.features(gallery)), axis=1)
     assert np.array_equal(order_mse, order_psnr)
+
+
+def test_registry_mse_of_identical_images_is_plain_zero():
+    method = build_method("mse", size=32)
+    score = method.similarity(ASTRONAUT, ASTRONAUT)
+    assert score == 0.0 and math.copysign(1.0, score) == 1.0, "not -0.0, which prints as '-0.0000'"
+    feats = method.features([ASTRONAUT])
+    assert math.copysign(1.0, method.matrix(feats, feats)[0, 0]) == 1.0

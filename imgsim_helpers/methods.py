@@ -35,7 +35,7 @@ class SimilarityMethod:
     Attributes
     ----------
     name, family, description
-        What the method is (family: "pixel", "histogram", "structural", "keypoints", "embedding", "learned").
+        What the method is (family: "pixel", "hash", "histogram", "structural", "keypoints", "embedding", "learned").
     extract
         image -> feature, for one image.
     compare
@@ -200,6 +200,26 @@ def _pixel_error(name: str) -> Callable[..., SimilarityMethod]:
     return build
 
 
+def _perceptual_hash(kind: str) -> Callable[..., SimilarityMethod]:
+    """aHash, dHash, pHash, wHash (ImageHash): 64 bits per image, similarity 1 − Hamming / bits."""
+
+    def build(*, hash_size: int = 8, **_) -> SimilarityMethod:
+        from .hashing import HASH_KINDS, image_hash, pairwise_hash_similarity
+
+        bits = hash_size * hash_size
+        return SimilarityMethod(
+            name=kind,
+            family="hash",
+            description=f"{kind} ({HASH_KINDS[kind][1]}), {bits} bits, 1 − Hamming/{bits}",
+            extract=lambda image: image_hash(image, kind, hash_size=hash_size),
+            compare=lambda a, b: float(pairwise_hash_similarity([a], [b])[0, 0]),
+            compare_many=pairwise_hash_similarity,
+            options={"hash_size": hash_size},
+        )
+
+    return build
+
+
 def _keypoints(kind: str) -> Callable[..., SimilarityMethod]:
     def build(*, max_side: int = 256, max_features: int = 500, **_) -> SimilarityMethod:
         from .keypoints import compare_features, detect_and_describe
@@ -300,6 +320,10 @@ def _siamese(*, device: str = "auto", fallback: str | None = None, seed: int = 0
 BUILDERS: dict[str, Callable[..., SimilarityMethod]] = {
     "mse": _pixel_error("mse"),
     "psnr": _pixel_error("psnr"),
+    "ahash": _perceptual_hash("ahash"),
+    "dhash": _perceptual_hash("dhash"),
+    "phash": _perceptual_hash("phash"),
+    "whash": _perceptual_hash("whash"),
     "histogram_rgb": _histogram("rgb", 8, "correlation"),
     "histogram_hsv": _histogram("hsv", (16, 8, 1), "correlation"),
     "ssim": _structural("ssim", 11, 128, "SSIM (Gaussian 11×11, σ 1.5)"),
@@ -326,7 +350,7 @@ def build_method(name: str, **options) -> SimilarityMethod:
     name
         One of :data:`METHOD_NAMES`.
     **options
-        Passed to the builder: ``size`` (structural methods), ``max_side`` /
+        Passed to the builder: ``size`` (structural methods), ``hash_size`` (hashes), ``max_side`` /
         ``max_features`` (keypoints), ``device`` and ``fallback`` (models).
 
     Raises

@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (compare, search):
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.add_argument("--device", default="auto", help="auto, cpu or cuda (models only)")
+    from .cli_scale import add_scale_commands
+
+    add_scale_commands(sub)  # imgsim embed, imgsim index build|query (near duplicates at scale)
     return parser
 
 
@@ -188,8 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         print("imgsim: error: --top must be at least 1", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        check_device(args.device)
-        code = _compare(args) if args.command == "compare" else _search(args)
+        check_device(getattr(args, "device", "auto"))
+        if args.command in ("embed", "index"):
+            from .cli_scale import run_scale_command
+
+            code = run_scale_command(args)
+        else:
+            code = _compare(args) if args.command == "compare" else _search(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
         return code
     except BrokenPipeError:

@@ -182,3 +182,18 @@ def phash_reference(image, hash_size: int = 8, highfreq_factor: int = 4) -> np.n
     low = frequencies[:hash_size, :hash_size]
     # 4. one bit per frequency: above the median or not (half the bits set, whatever the brightness)
     return (low > np.median(low)).ravel()
+
+
+def phash_steps(image, hash_size: int = 8, highfreq_factor: int = 4) -> dict[str, np.ndarray]:
+    """The intermediate pictures of :func:`phash_reference`, for drawing: gray, DCT, low block, bits (8×8).
+
+    ``bits.ravel()`` equals ``phash_reference(image)``.
+    """
+    import scipy.fft
+    from PIL import Image
+
+    side = hash_size * highfreq_factor
+    small = np.asarray(to_pil(image).convert("L").resize((side, side), Image.Resampling.LANCZOS), dtype=np.float64)
+    frequencies = scipy.fft.dct(scipy.fft.dct(small, axis=0), axis=1)
+    low = frequencies[:hash_size, :hash_size]
+    return {"gray": small, "dct": frequencies, "low": low, "median": float(np.median(low)), "bits": low > np.median(low)}

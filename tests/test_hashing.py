@@ -23,6 +23,7 @@ from imgsim_helpers.hashing import (
     pack_hashes,
     pairwise_hash_similarity,
     phash_reference,
+    phash_steps,
     to_pil,
 )
 from imgsim_helpers.methods import METHOD_NAMES, build_method
@@ -138,3 +139,10 @@ def test_registry_entries(name):
 def test_colorhash_is_not_a_registry_method():
     """Measured in notebook 09: it reaches no useful precision on the course pairs, so it stays out."""
     assert "colorhash" not in METHOD_NAMES
+
+
+def test_phash_steps_end_in_the_reference_bits():
+    steps = phash_steps(COURSE["coffee"])
+    assert steps["gray"].shape == (32, 32) and steps["dct"].shape == (32, 32) and steps["low"].shape == (8, 8)
+    assert np.array_equal(steps["bits"].ravel(), phash_reference(COURSE["coffee"]))
+    assert steps["bits"].sum() == 32  # the median splits the 64 coefficients in half (no ties on a photo)

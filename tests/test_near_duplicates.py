@@ -29,12 +29,15 @@ from imgsim_helpers.near_duplicates import (
     apply_change,
     bootstrap_interval,
     build_pair_set,
+    colorhash_method,
     download_file,
     format_threshold_table,
     hash_invariance,
     near_duplicate_benchmark,
     operating_point,
+    pair_features,
     pair_scores,
+    retrieve_then_verify,
     threshold_at_precision,
     threshold_study,
 )
@@ -164,6 +167,29 @@ def test_pair_scores_failure_is_never_a_copy():
     assert np.isfinite(scores[pairs.first != broken]).all()
     with pytest.raises(InvalidParameterError, match="NaN"):
         threshold_at_precision(np.array([np.nan, 1.0]), np.array([True, False]), 0.9)
+
+
+def test_pair_scores_reuse_features(pairs):
+    method = build_method("ahash")
+    features = pair_features(method, pairs)
+    assert np.array_equal(pair_scores(method, pairs, features), pair_scores(method, pairs))
+    colour = colorhash_method()
+    assert colour.similarity(pairs.images[0], pairs.images[0]) == 1.0 and colour.extract(pairs.images[0]).shape == (42,)
+
+
+def test_retrieve_then_verify_reranks_only_the_candidates():
+    rng = np.random.default_rng(0)
+    gallery = rng.normal(size=(30, 8)).astype(np.float32)
+    queries = gallery[:3] + 0.01
+    # the verifier trusts only gallery position 29 for every query: it must come first after re-ranking
+    out = retrieve_then_verify(queries, gallery, lambda q, g: 1.0 if g == 29 else 0.0, candidates=30)
+    assert out["before"][:, 0].tolist() == [0, 1, 2]
+    assert out["after"][:, 0].tolist() == [29, 29, 29]
+    assert out["after"][:, 1].tolist() == [0, 1, 2]  # ties keep the index's order
+    short = retrieve_then_verify(queries, gallery, lambda q, g: float(g), candidates=5)
+    assert short["before"].shape == (3, 5) and set(short["after"][0]) == set(short["before"][0])
+    with pytest.raises(InvalidParameterError):
+        retrieve_then_verify(queries, gallery, lambda q, g: 0.0, candidates=0)
 
 
 def test_hash_invariance_table():

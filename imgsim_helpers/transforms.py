@@ -258,6 +258,8 @@ def foreground_mask(image, *, tolerance: float = 12.0) -> np.ndarray:
     from scipy import ndimage
 
     image = check_unit_range(validate_image(image))
+    if isinstance(tolerance, bool | np.bool_) or not isinstance(tolerance, numbers.Real) or not 0 <= tolerance <= 255:
+        raise InvalidParameterError(f"tolerance must be a number of gray levels in 0..255; got {tolerance!r}")
     if image.ndim == 3 and image.shape[2] == 4:
         return image[..., 3] > 0
     work = _to_work(image)

@@ -509,6 +509,8 @@ def test_flip_zero_returns_a_new_image():
         (lambda a: io.align_pair(a, a[:4], policy="pad", fill=(1, 2)), "fill"),
         (lambda a: io.composite_alpha(np.dstack([a, a, a, a]), background=(np.nan, 0, 0)), "background"),
         (lambda a: io.fit_within(a, None), "max_side"),
+        (lambda a: transforms.foreground_mask(a, tolerance=np.nan), "tolerance"),
+        (lambda a: transforms.change_background(a, 0.5, tolerance=-1), "tolerance"),
     ],
 )
 def test_bad_option_values_are_parameter_errors(call, match):

@@ -187,6 +187,10 @@ def test_scores_in_the_page_identical_then_noisy(page, files):
     for name, (_, score, note) in same.items():
         if score == "n/a":
             assert note.startswith("unavailable: weights"), f"{name} has no score and no reason: {note!r}"
+        elif name == "mse":  # the pixel-error scores have their own maximum: -MSE is 0 ...
+            assert _number(score) == pytest.approx(0.0, abs=1e-4), f"{name} on identical images gave {score}"
+        elif name == "psnr":  # ... and PSNR is its floored 148 dB
+            assert _number(score) > 100, f"{name} on identical images gave {score}"
         else:
             assert _number(score) == pytest.approx(1.0, abs=1e-4), f"{name} on identical images gave {score}"
     assert page.locator("#ssim_map img").count() == 1
@@ -198,7 +202,7 @@ def test_scores_in_the_page_identical_then_noisy(page, files):
     noisy = _scores(page)
     assert list(noisy) == list(METHOD_NAMES)
     assert 0.3 < _number(noisy["ssim"][1]) < 0.95
-    for name in ("histogram_rgb", "ssim", "ms_ssim", "fsim", "sift", "orb"):
+    for name in ("mse", "psnr", "histogram_rgb", "ssim", "ms_ssim", "fsim", "sift", "orb"):
         assert _number(noisy[name][1]) < _number(same[name][1]), f"{name} did not drop for the noisy copy"
     assert "Traceback" not in page.locator("body").inner_text()
 

@@ -58,6 +58,8 @@ True
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +70,7 @@ from .io import to_float, to_gray, validate_image
 __all__ = [
     "DEFAULT_HESSIAN_THRESHOLD",
     "DXY_WEIGHT",
+    "MAX_THREADS",
     "MIN_SIZE",
     "HessianMaps",
     "SurfFeatures",
@@ -113,6 +116,19 @@ _NEIGHBOURS = [
     (di, dr, dc) for di in (-1, 0, 1) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (di, dr, dc) != (0, 0, 0)
 ]
 _BATCH = 256  # keypoints per vectorised batch: bounds the temporary arrays
+
+#: Upper bound on the threads that compute the scales' Hessian responses in
+#: parallel (``None``: every core available to the process; 1 stays on one
+#: core). The keypoints are the same whatever the number.
+MAX_THREADS: int | None = None
+
+
+def _threads() -> int:
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return available if MAX_THREADS is None else max(1, min(available, int(MAX_THREADS)))
 
 
 # --------------------------------------------------------------------------- input
@@ -533,21 +549,46 @@ def _octaves(shape, n_octaves: int, n_intervals: int) -> list[int]:
     return [o for o in range(n_octaves) if filter_sizes(o, n_intervals)[-1] <= min(shape)]
 
 
-def _detect(integral: _Integral, threshold: float, octaves: list[int], n_intervals: int) -> SurfKeypoints:
+def _responses(integral: _Integral, octaves: list[int], n_intervals: int) -> dict:
+    """Determinant and trace of the box Hessian at every scale of every octave, ``{octave: (det, trace)}``.
+
+    The scales are independent, so they are computed on parallel threads
+    (NumPy releases the GIL), each into its own slice of the octave's arrays.
+    """
     height, width = integral.shape
-    found = []
+    grids, jobs = {}, []
     for octave in octaves:
         step = 2**octave
         n_rows, n_cols = (height - 1) // step + 1, (width - 1) // step + 1
         if n_rows < 3 or n_cols < 3:
             break
         sizes = filter_sizes(octave, n_intervals)
-        dets, traces = [], []
-        for size in sizes:
-            dxx, dyy, dxy = _hessian_grid(integral, size, step, n_rows, n_cols)
-            dets.append(dxx * dyy - (DXY_WEIGHT * dxy) ** 2)
-            traces.append(dxx + dyy)
-        det = np.stack(dets)
+        det, trace = (np.empty((len(sizes), n_rows, n_cols)) for _ in range(2))
+        grids[octave] = (det, trace)
+        jobs += [(size, step, det[k], trace[k]) for k, size in enumerate(sizes)]
+
+    def one_scale(job):
+        size, step, det, trace = job
+        dxx, dyy, dxy = _hessian_grid(integral, size, step, *det.shape)
+        np.multiply(dxx, dyy, out=det)
+        det -= (DXY_WEIGHT * dxy) ** 2
+        np.add(dxx, dyy, out=trace)
+
+    threads = min(len(jobs), _threads())
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(one_scale, jobs))
+    else:
+        for job in jobs:
+            one_scale(job)
+    return grids
+
+
+def _detect(integral: _Integral, threshold: float, octaves: list[int], n_intervals: int) -> SurfKeypoints:
+    found = []
+    for octave, (det, traces) in _responses(integral, octaves, n_intervals).items():
+        step = 2**octave
+        sizes = filter_sizes(octave, n_intervals)
         # Candidates: above threshold, in an inner interval (maxima need a
         # neighbour scale on both sides) and off the grid's outer ring (the
         # 3x3x3 test and the quadratic fit need all 26 neighbours).
@@ -591,7 +632,7 @@ def _detect(integral: _Integral, threshold: float, octaves: list[int], n_interva
         y = (r + offset[:, 1]) * step
         size = np.asarray(sizes, np.float64)[i] + offset[:, 2] * (sizes[1] - sizes[0])
         response = v + 0.5 * np.sum(grad * offset, axis=1)
-        trace = np.stack(traces)[i, r, c]
+        trace = traces[i, r, c]
         found.append((x, y, 1.2 * size / 9.0, response, np.where(trace > 0, 1, -1), np.full(x.size, octave)))
     if not found:
         return _empty_keypoints(integral.shape)

@@ -1,7 +1,8 @@
 """Keypoints: speed of SURF (this package) against OpenCV's SIFT, ORB, AKAZE, BRISK, and their quality.
 
 Speed: detection plus description of one 512×512 image (skimage's
-astronaut, gray), best of 5, as a ratio to OpenCV SIFT in the same process.
+astronaut, gray), best of 5, as a ratio to OpenCV SIFT in the same process,
+with every core for everyone and then with one thread each.
 
 Quality: the protocol of :func:`imgsim_helpers.keypoint_study.detector_quality`
 (the same one notebook 04 shows): each course image under known homographies
@@ -15,6 +16,8 @@ Run: ``python -m benchmarks keypoints`` (``IMGSIM_SMOKE=1`` for a small run).
 
 from __future__ import annotations
 
+import importlib
+
 import skimage.data
 
 from benchmarks.timing import best_time, report
@@ -23,22 +26,42 @@ from imgsim_helpers.io import to_gray
 from imgsim_helpers.keypoint_study import detector_quality, summarise_quality
 from imgsim_helpers.keypoints import detect_and_describe
 
+surf_module = importlib.import_module("imgsim_helpers.surf")  # the package attribute is the function
+
 METHODS = ("sift", "surf", "orb", "akaze", "brisk")
 IMAGES = ("astronaut", "camera", "chelsea", "coffee", "brick")
 
 
 def speed_rows(*, repeat: int = 5) -> list[dict]:
-    """Detection + description time of each method on a 512×512 gray image, and its ratio to SIFT."""
-    image = to_gray(skimage.data.astronaut())
-    rows = []
-    for method in METHODS:
-        seconds = best_time(lambda m=method: detect_and_describe(image, method=m), repeat=repeat)
-        rows.append({"method": method, "keypoints": len(detect_and_describe(image, method=method)), "ms": 1000 * seconds})
+    """Detection + description time of each method on a 512×512 gray image, and its ratio to SIFT.
+
+    Twice: every core for everyone (OpenCV's threads, SURF's scale threads),
+    then one thread each.
+    """
     import cv2
 
-    for row in rows:
-        row["× SIFT"] = row["ms"] / rows[0]["ms"]
-        row["cv2_threads"] = cv2.getNumThreads()  # OpenCV's detectors; SURF is NumPy on one thread
+    image = to_gray(skimage.data.astronaut())
+    cv2_threads = cv2.getNumThreads()
+    rows = []
+    try:
+        for setting in ("all", 1):
+            cv2.setNumThreads(cv2_threads if setting == "all" else 1)
+            surf_module.MAX_THREADS = None if setting == "all" else 1
+            block = []
+            for method in METHODS:
+                seconds = best_time(lambda m=method: detect_and_describe(image, method=m), repeat=repeat)
+                block.append({
+                    "method": method, "threads": setting,
+                    "keypoints": len(detect_and_describe(image, method=method)), "ms": 1000 * seconds,
+                })
+            for row in block:
+                row["× SIFT"] = row["ms"] / block[0]["ms"]
+                row["cv2_threads"] = cv2.getNumThreads()
+                row["surf_threads"] = surf_module._threads()
+            rows += block
+    finally:
+        cv2.setNumThreads(cv2_threads)
+        surf_module.MAX_THREADS = None
     return rows
 
 

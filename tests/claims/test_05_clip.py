@@ -86,6 +86,8 @@ def test_random_weights_still_find_most_copies(untrained):
         # the full run: 80 % overall; mirror, JPEG and the stamp every time
         assert untrained["near_duplicate_recall"] >= 0.75
         assert per_change["mirror"] == per_change["text stamp"] == 1.0
+        # "a crop, a brightness shift — are where random weights lose copies (in the full run, brightness most of all)"
+        assert per_change["brightness +40"] == min(per_change.values()) < per_change["crop 30%"] < 1.0
 
 
 def test_real_weights_find_nearly_every_copy(real):
@@ -180,9 +182,9 @@ def test_cosine_is_not_a_percentage(claims):
     assert 0.0 <= claims["classic_score_percentile"] <= 100.0
 
 
-def test_real_weights_cosines_of_unrelated_images_are_far_above_zero(real):
-    # "even unrelated images score far above 0 (the median pair above 0.2)"
-    assert real["pair_cosine_median"] > 0.2
+def test_cosines_of_unrelated_images_are_far_above_zero_for_any_weights(claims):
+    # "The median pair of different gallery images lies above 0.2 on every run of this notebook — with random weights too"
+    assert claims["pair_cosine_median"] > 0.2
 
 
 def test_generate_score_done_right(claims):

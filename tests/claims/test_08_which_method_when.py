@@ -14,7 +14,8 @@ pytestmark = pytest.mark.notebook
 
 LEARNED = {"mobilenet_v2", "vgg16", "clip", "siamese"}
 KEYPOINTS = {"sift", "surf", "orb", "akaze"}
-VECTORS = {"histogram_rgb", "histogram_hsv"} | LEARNED
+HASHES = {"ahash", "dhash", "phash", "whash"}  # notebook 09's perceptual hashes, when registered
+VECTORS = {"histogram_rgb", "histogram_hsv"} | LEARNED | HASHES
 
 
 @pytest.fixture(scope="module")
@@ -109,13 +110,15 @@ def test_embeddings_compare_with_far_less_work_than_keypoints_and_fsim(claims, w
 
 
 def test_histograms_compare_with_hundreds_to_thousands_of_times_less_work(work):
-    # "SSIM, MS-SSIM, SIFT, SURF, ORB, AKAZE: hundreds to thousands of times the multiply-adds of a
-    #  histogram comparison; FSIM sits between them"
+    # "SSIM, MS-SSIM, SIFT, SURF, ORB: hundreds to thousands of times the multiply-adds of a histogram
+    #  comparison — AKAZE about a hundred times. FSIM: the same order as AKAZE, several times less than SSIM"
     cheapest = work["histogram_rgb"]
-    ratios = {m: work[m] / cheapest for m in ("ssim", "ms_ssim") + tuple(sorted(KEYPOINTS))}
+    ratios = {m: work[m] / cheapest for m in ("ssim", "ms_ssim", "sift", "surf", "orb")}
     assert min(ratios.values()) >= 100, ratios
     assert max(ratios.values()) >= 1000, ratios
-    assert cheapest < work["fsim"] < min(work[m] for m in ratios)
+    assert 50 <= work["akaze"] / cheapest <= 300
+    assert work["akaze"] / 3 <= work["fsim"] <= 3 * work["akaze"]
+    assert work["fsim"] * 3 <= work["ssim"]
     for pixels in {"mse", "psnr"} & set(work):
         # "MSE and PSNR read every pixel of both images once: more than a histogram, far less than SSIM"
         assert cheapest < work[pixels] <= work["ssim"] / 10, pixels
@@ -138,6 +141,9 @@ def test_siamese_head_does_not_beat_plain_mobilenet(claims):
     assert low <= mean <= high
     assert mean < 0
     assert low < 0
+    if not claims["_smoke"]:
+        # "in the full run the whole interval lies below 0"
+        assert high < 0
 
 
 def test_best_per_family_is_consistent_with_the_table(claims):

@@ -162,9 +162,11 @@ def yiq(rgb: np.ndarray, *, luma_only: bool = False) -> np.ndarray:
     """
     rgb = np.asarray(rgb, dtype=np.float64)
     rows = _YIQ[:1] if luma_only else _YIQ
-    # One matrix product per pixel; it may differ from MATLAB's elementwise
+    # One matrix product for all pixels, which leaves each plane contiguous
+    # (faster to downsample); it may differ from MATLAB's elementwise
     # expression in the last bit only (1e-16 relative).
-    return np.moveaxis(rgb @ rows.T, -1, 0)
+    planes = rows @ rgb.reshape(-1, 3).T
+    return planes.reshape(len(rows), *rgb.shape[:-1])
 
 
 def _luminance_255(image, name: str) -> np.ndarray:

@@ -39,7 +39,7 @@ Without Ray, one batch of the work each actor does:
 >>> from imgsim_helpers.methods import build_method
 >>> method = build_method("mobilenet_v2", device="cpu")
 >>> columns = embed_paths(method, [h.course_path("coffee"), "missing.png"])
->>> columns["embedding"].shape, columns["error"][0], "missing.png" in columns["error"][1]
+>>> columns["embedding"].shape, str(columns["error"][0]), "missing.png" in columns["error"][1]
 ((2, 1280), '', True)
 """
 
@@ -99,10 +99,10 @@ def _first_line(error: BaseException) -> str:
 
 
 def _phash(image: np.ndarray) -> str:
-    import imagehash
-    from PIL import Image
+    """ImageHash's 64-bit pHash as 16 hex digits (the bits in order, as ``str(imagehash.phash(...))``)."""
+    from .hashing import image_hash
 
-    return str(imagehash.phash(Image.fromarray(image)))
+    return np.packbits(image_hash(image, HASH_NAME)).tobytes().hex()
 
 
 def embed_paths(method, paths: Sequence, *, dimension: int | None = None) -> dict[str, np.ndarray]:

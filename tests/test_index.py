@@ -201,3 +201,12 @@ def test_missing_or_foreign_index_folders(tmp_path, data):
     (folder / "index.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexFormatError, match="FAISS cannot read"):
         load_index(folder)
+
+
+def test_the_hamming_benchmark_compares_equal_distances():
+    from benchmarks import bench_index
+
+    rows = bench_index.hamming_rows(n=5000, n_queries=40, numpy_queries=20)
+    flat = next(r for r in rows if r["method"] == "faiss IndexBinaryFlat")
+    radius = next(r for r in rows if r["method"].endswith("radius 8"))
+    assert flat["same distances as numpy"] is True and radius["found source"] == 1.0

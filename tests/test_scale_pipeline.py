@@ -23,6 +23,8 @@ from imgsim_helpers.errors import (
     IndexFormatError,
     InvalidParameterError,
 )
+from imgsim_helpers.hashing import image_hash
+from imgsim_helpers.index import as_hash_codes
 from imgsim_helpers.scale_pipeline import (
     build_index_from_tables,
     embed_folder,
@@ -110,8 +112,12 @@ def test_the_embeddings_are_what_the_registry_method_gives(first_run, folder):
 
     method = build_method("mobilenet_v2", device="cpu")
     row = next(r for r in first_run["table"].to_pylist() if r["path"].endswith("coins.png"))
-    expected = method.extract(h.load_image(folder / "coins.png"))
-    np.testing.assert_allclose(row["embedding"], expected, atol=1e-5)
+    image = h.load_image(folder / "coins.png")
+    np.testing.assert_allclose(row["embedding"], method.extract(image), atol=1e-5)
+    import imagehash
+
+    assert row["hash"] == str(imagehash.phash(Image.fromarray(image)))
+    assert (as_hash_codes([row["hash"]]) == np.packbits(image_hash(image, "phash"))).all()
 
 
 def test_index_build_and_query_through_the_command_line(first_run, folder, tmp_path, capsys):

@@ -118,6 +118,9 @@ def _as_vectors(vectors, *, name: str = "vectors", dimension: int | None = None)
             f"{name} hold all-zero rows (row {int(np.flatnonzero(norms[:, 0] == 0)[0])}): "
             "a zero vector has no direction, so no cosine; remove it"
         )
+    if np.abs(norms - 1).max() <= 1e-5:
+        # embeddings come normalised already: no second copy (a million 512-d vectors are 2 GB)
+        return np.ascontiguousarray(array)
     return np.ascontiguousarray(array / norms)
 
 

@@ -359,12 +359,11 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
 
     if ray.is_initialized():
         return False
-    quiet = {"include_dashboard": False, "logging_level": logging.WARNING if verbose else logging.ERROR,
-             "log_to_driver": verbose}
-    if address:
+    quiet = {"logging_level": logging.WARNING if verbose else logging.ERROR, "log_to_driver": verbose}
+    if address:  # the cluster's own settings (dashboard, CPUs, object store) stay as its operator chose
         ray.init(address=address, **quiet)
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), **quiet,
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet,
                  **({"object_store_memory": object_store_mb * 2**20} if object_store_mb else {}))
     _quiet_ray_data(verbose)
     return True

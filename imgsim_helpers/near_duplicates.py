@@ -480,14 +480,15 @@ def plot_curves(scores_by_method: dict[str, np.ndarray], pairs: PairSet, *, spli
         fig = axes[0].figure
     chosen = pairs.mask(split)
     same = pairs.same[chosen]
-    for name, scores in scores_by_method.items():
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(scores_by_method), 2)))
+    for (name, scores), colour in zip(scores_by_method.items(), colours, strict=False):
         scores = np.asarray(scores, np.float64)
         finite_min = np.min(scores[np.isfinite(scores)])
         s = np.nan_to_num(scores[chosen], neginf=finite_min - 1)
         precision, recall, _ = precision_recall_curve(same, s)
         fpr, tpr, _ = roc_curve(same, s)
-        axes[0].plot(recall, precision, label=name, drawstyle="steps-post")
-        axes[1].plot(fpr, tpr, label=name)
+        axes[0].plot(recall, precision, label=name, drawstyle="steps-post", color=colour)
+        axes[1].plot(fpr, tpr, label=name, color=colour)
     axes[0].set(xlabel="recall", ylabel="precision", title=f"precision–recall ({split} pairs)", ylim=(0, 1.02))
     axes[1].plot([0, 1], [0, 1], color="0.7", linestyle=":")
     axes[1].set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC ({split} pairs)")

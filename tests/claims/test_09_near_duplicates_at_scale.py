@@ -114,7 +114,7 @@ def test_growth(claims):
     hnsw = sorted((g for g in claims["growth"] if g["kind"] == "hnsw"), key=lambda g: g["size"])
     flat = [g for g in claims["growth"] if g["kind"] == "flat"]
     assert len(hnsw) == 3 and all(g["recall@10"] == 1.0 for g in flat)
-    assert hnsw[-1]["recall@10"] <= hnsw[0]["recall@10"]
+    assert hnsw[-1]["recall@10"] < hnsw[0]["recall@10"], "a bigger gallery needs a larger ef_search"
 
 
 def test_binary_index(claims):
@@ -130,8 +130,9 @@ def test_rerank(claims):
     rerank = claims["rerank"]
     assert set(rerank) == {"crop 25%", "rotate 90°", "flip", "caption 10%"}
     assert claims["rerank_all"]["candidates"] >= 20
-    for kind in ("crop 25%", "rotate 90°"):  # where keypoints are strong
-        assert rerank[kind]["after"] >= rerank[kind]["before"], kind
+    strong = ("crop 25%", "rotate 90°")  # where keypoints are strong, re-ranking helps and never hurts
+    assert all(rerank[kind]["after"] >= rerank[kind]["before"] for kind in strong), rerank
+    assert any(rerank[kind]["after"] > rerank[kind]["before"] for kind in strong), rerank
 
 
 def test_ray_pipeline(claims):

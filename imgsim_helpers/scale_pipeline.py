@@ -359,6 +359,10 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
 
     if ray.is_initialized():
         return False
+    if not verbose:
+        # Ray's C++ core worker logs an error-level line about actor restarts on every run (an
+        # actor pool restarts lost actors by default); it then prints one line saying it read this.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     quiet = {"logging_level": logging.WARNING if verbose else logging.ERROR, "log_to_driver": verbose}
     if address:  # the cluster's own settings (dashboard, CPUs, object store) stay as its operator chose
         ray.init(address=address, **quiet)
@@ -505,10 +509,6 @@ def embed_folder(
                 batch_size=batch_size, batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=min(report.workers, len(todo))),
                 **resources,
-                # On a cluster a lost node's actors are recreated (Ray Data's default). On one
-                # machine a crashed actor means a real fault (out of memory): stop, keep the rows
-                # written, and let a rerun continue, rather than log Ray's warning about restarts.
-                **({"max_restarts": 0} if len(ray.nodes()) == 1 else {}),
             )
             with tqdm(total=len(todo), desc=f"embedding ({method})", unit="img", disable=not progress) as bar:
                 for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):

@@ -365,7 +365,14 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     quiet = {"logging_level": logging.WARNING if verbose else logging.ERROR, "log_to_driver": verbose}
     if address:  # the cluster's own settings (dashboard, CPUs, object store) stay as its operator chose
-        ray.init(address=address, **quiet)
+        try:
+            ray.init(address=address, **quiet)
+        except ConnectionError as error:
+            raise InvalidParameterError(
+                f"cannot join the Ray cluster at {address!r}: {_first_line(error)}. Check the address "
+                "(`ray status` on the head node prints it), that this machine can reach it, and, on a "
+                "cluster with token authentication, that this machine has its token"
+            ) from None
     else:
         ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet,
                  **({"object_store_memory": object_store_mb * 2**20} if object_store_mb else {}))

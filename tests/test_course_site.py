@@ -95,7 +95,7 @@ def test_weights_notes_name_what_ran():
     assert site.weights_note("06_vgg16", {"weights": "random", "backbone_used": "vgg16"}).kind == "random"
     siamese = site.weights_note("07_siamese", {"cnn_weights": "random"}, {"CNN": "mobilenet_v2"})
     assert siamese.kind == "random" and "MobileNetV2" in siamese.text
-    for stem in ("05_clip", "06_vgg16", "07_siamese", "08_which_method_when"):
+    for stem in ("05_clip", "06_vgg16", "07_siamese", "08_which_method_when", "09_near_duplicates_at_scale"):
         assert site.weights_note(stem, {}).kind == "random", "a missing record is not passed off as pretrained"
     for stem in ("00_setup_and_data", "02_ssim", "04_sift_surf"):
         assert site.weights_note(stem, {"weights": "random"}) is None
@@ -164,3 +164,12 @@ def test_site_from_committed_notebooks_loads_nothing_from_another_host(mathjax, 
         assert "@import url(http" not in text
     assert "mathjax/es5/tex-chtml.js" in (out / "02_ssim.html").read_text()
     assert not [w for w in warnings if "ERROR" in w], warnings
+
+
+def test_near_duplicates_note_names_the_learned_methods_and_those_that_could_not_run():
+    record = {"weights": {"phash": "none", "mobilenet_v2": "pretrained"}, "methods_unavailable": ["clip"]}
+    note = site.weights_note("09_near_duplicates_at_scale", record)
+    assert note.kind == "pretrained, some methods not run"
+    assert "mobilenet_v2 (pretrained)" in note.text and "clip" in note.text and "phash" not in note.text
+    record["weights"]["mobilenet_v2"] = "random"
+    assert site.weights_note("09_near_duplicates_at_scale", record).kind == "random"

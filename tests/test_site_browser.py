@@ -25,7 +25,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 STEMS = [p.stem for p in course_notebooks()]
-DEEP_LEARNING = ("05_", "06_", "07_", "08_")
+DEEP_LEARNING = ("05_", "06_", "07_", "08_", "09_")
 
 pytestmark = [
     pytest.mark.browser,

@@ -155,6 +155,12 @@ def weights_note(stem: str, record: dict, parameters: dict | None = None,
                                          "pretrained ImageNet weights.")
     if stem.startswith("08_"):
         return _benchmark_note(record, retrieval_rows)
+    if stem.startswith("09_"):  # records each method's weights and the methods that could not run
+        weights = record.get("weights")
+        if weights is None:
+            return _MISSING
+        ran = {m: w for m, w in weights.items() if w != "none"}
+        return _learned_methods_note(ran, sorted(record.get("methods_unavailable", [])))
     return None
 
 
@@ -166,6 +172,11 @@ def _benchmark_note(record: dict, rows: list[dict] | None) -> WeightsNote:
     weights = {row["method"]: row.get("weights", "") for row in rows or [] if row.get("family") == "all"}
     not_run = sorted(m for m, s in status.items() if s.startswith("unavailable: weights"))
     ran = {m: weights.get(m, "") for m, s in status.items() if s == "ok" and weights.get(m, "none") != "none"}
+    return _learned_methods_note(ran, not_run)
+
+
+def _learned_methods_note(ran: dict[str, str], not_run: list[str]) -> WeightsNote:
+    """The note of a page that runs several methods: ``ran`` maps each learned method to its weights."""
     random = sorted(m for m, w in ran.items() if w == "random")
     parts = []
     if ran:

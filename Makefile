@@ -42,7 +42,7 @@ test: $(VENV)/.installed
 	@# the app's end-to-end test drives Debian's chromium; install it when we can (root on Debian)
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium; } || true
 	$(PY) -m ruff check imgsim_helpers tests benchmarks notebooks tools
-	IMGSIM_SMOKE=1 $(PY) -m pytest --nbval-lax --nbval-cell-timeout=300 --doctest-modules notebooks tests imgsim_helpers tools
+	IMGSIM_SMOKE=1 $(PY) -m pytest --doctest-modules tests imgsim_helpers tools
 
 slides: $(VENV)/.installed
 	$(PY) -m imgsim_helpers.slides --out $(BUILD)/slides --executed $(BUILD)/course

@@ -217,8 +217,10 @@ def fft_floor_seconds(shape: tuple[int, int], *, workers: int, images: int = 2) 
     products = scipy.fft.fft2(planes)[:, None, None] * filters[None]
 
     def ffts():
+        # One orientation (both images × 4 scales) per call, as phase congruency batches them.
         scipy.fft.fft2(planes, axes=(-2, -1), workers=workers)
-        return scipy.fft.ifft2(products, axes=(-2, -1), workers=workers)
+        return [scipy.fft.ifft2(products[:, o], axes=(-2, -1), workers=workers)
+                for o in range(products.shape[1])]
 
     return best_time(ffts, repeat=REPEAT)
 

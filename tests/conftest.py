@@ -72,3 +72,33 @@ def hub_switches_cleared(monkeypatch):
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(w, "_OFFLINE_SET_HERE", False)
     return monkeypatch
+
+
+class NetworkAndWaits:
+    """What a call did that costs time whatever the machine's load: connections tried and sleeps asked for."""
+
+    def __init__(self) -> None:
+        self.connections: list = []
+        self.sleeps: list[float] = []
+
+
+@pytest.fixture
+def network_and_waits(monkeypatch) -> NetworkAndWaits:
+    """Record every socket connection attempt and every ``time.sleep`` (a hub's retry loop sleeps).
+
+    "Fails fast" is checked by these counts, not by a stopwatch a busy machine can stop.
+    Connections are still made (and refused, offline), sleeps are skipped.
+    """
+    import socket
+    import time
+
+    seen = NetworkAndWaits()
+    connect = socket.socket.connect
+
+    def recording_connect(sock, address):
+        seen.connections.append(address)
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    monkeypatch.setattr(time, "sleep", lambda seconds: seen.sleeps.append(seconds))
+    return seen

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 from pathlib import Path
 
 import huggingface_hub.constants as hub_constants
@@ -87,11 +86,10 @@ def test_fetch_returns_a_cached_file_without_network(tmp_path, monkeypatch):
     assert path == tmp_path / "test-weights.bin" and "ok" in check
 
 
-def test_fetch_offline_names_file_folder_and_fix(tmp_path):
-    start = time.perf_counter()
+def test_fetch_offline_names_file_folder_and_fix(tmp_path, network_and_waits):
     with pytest.raises(WeightsUnavailableError) as caught:
         w.fetch(_pin(), cache_dir=tmp_path, offline=True)
-    assert time.perf_counter() - start < 1.0
+    assert network_and_waits.connections == [] and network_and_waits.sleeps == [], "offline: no network, no wait"
     message = str(caught.value)
     for needle in ("test-weights.bin", str(tmp_path), "https://example.invalid", "fallback='random'"):
         assert needle in message
@@ -171,11 +169,21 @@ def test_network_present_stays_online(hub_switches_cleared):
     assert hub_constants.HF_HUB_OFFLINE is False
 
 
-def test_network_probe_is_bounded_in_time():
-    start = time.perf_counter()
+def test_network_probe_is_bounded_in_time(monkeypatch):
+    """The probe waits for its lookup thread at most timeout + 0.5 s, even where name lookups hang."""
+    import threading
+
+    joins = []
+
+    class RecordingThread(threading.Thread):
+        def join(self, timeout=None):
+            joins.append(timeout)
+            super().join(timeout)
+
+    monkeypatch.setattr(w.threading, "Thread", RecordingThread)
     # .invalid never resolves (RFC 6761)
     assert w.network_available("example.invalid", timeout=0.5) is False
-    assert time.perf_counter() - start < 2.0
+    assert joins == [1.0]
 
 
 # --------------------------------------------------------------------------- reading

@@ -21,7 +21,7 @@ export JUPYTER_RUNTIME_DIR := $(abspath $(BUILD))/.jupyter-runtime
 export MPLCONFIGDIR     := $(abspath $(BUILD))/.matplotlib
 export PYTHONWARNINGS   := ignore::UserWarning:phasepack.tools
 
-.PHONY: course test venv bench slides clean
+.PHONY: course test venv bench bench-scale slides clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ slides: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks
+
+bench-scale: $(VENV)/.installed
+	$(PY) -m benchmarks index embed
 
 clean:
 	rm -rf $(BUILD)

@@ -202,8 +202,9 @@ def comparison_work(name: str, family: str, queries: list, gallery: list) -> flo
 
     * vectors (histograms, embeddings): 3 per number — a correlation or a
       cosine sums three products (a·b, a·a, b·b) over the feature;
-    * SSIM on s×s images: 5 filtered maps (μx, μy, σx², σy², σxy), each a
-      separable 11-tap Gaussian, 2·11 multiply-adds per pixel: 110·s²;
+    * SSIM on s×s images: the formula's 5 filtered maps (μx, μy, σx², σy², σxy),
+      each a separable 11-tap Gaussian, 2·11 multiply-adds per pixel: 110·s²
+      (the course's fast path filters x²+y² as one map: 4/5 of that);
     * MS-SSIM: the same at each of 5 scales, halving the side each time;
     * FSIM, phase congruency already computed per image: about 15 operations
       per pixel of its maps;

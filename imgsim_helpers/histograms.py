@@ -68,7 +68,13 @@ HISTOGRAM_METHODS: dict[str, HistogramMethod] = {
 
 
 def _resolve_bins(bins, channels: int) -> tuple[int, ...]:
-    values = (bins,) * channels if np.isscalar(bins) else tuple(bins)
+    if np.isscalar(bins):
+        values = (bins,) * channels
+    else:
+        try:
+            values = tuple(bins)
+        except TypeError:  # None or another object that is neither a number nor a sequence
+            values = ()
     if len(values) != channels or any(
         isinstance(b, bool) or not isinstance(b, int | np.integer) or not 1 <= b <= 256 for b in values
     ):
@@ -114,6 +120,39 @@ def _ignore_mask(image: np.ndarray, ignore, tolerance: float) -> np.ndarray:
     return hit
 
 
+def _mask_to_bool(mask, shape: tuple[int, ...]) -> np.ndarray:
+    """A boolean H×W mask; numeric masks keep their non-zero pixels, as OpenCV's ``calcHist`` does."""
+    mask = np.asarray(mask)
+    if mask.dtype != bool and (
+        not np.issubdtype(mask.dtype, np.number) or np.issubdtype(mask.dtype, np.complexfloating)
+    ):
+        raise InvalidParameterError(
+            f"mask must be a boolean (or 0/non-zero numeric) H×W array; got dtype {mask.dtype}"
+        )
+    if mask.shape != shape:
+        raise ShapeMismatchError(f"mask has shape {mask.shape}; it must be the image's height×width {shape}")
+    if mask.dtype != bool and not np.isfinite(mask).all():
+        # NaN would count as "keep" (it is non-zero), which is never what a NaN in a mask means.
+        raise InvalidParameterError(
+            "mask holds NaN or infinite values; use a boolean array (for example np.isfinite(values) & ...)"
+        )
+    return mask.astype(bool)
+
+
+def _check_tolerance(tolerance) -> float:
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float | np.integer | np.floating)
+        or not np.isfinite(tolerance)
+        or tolerance < 0
+    ):
+        raise InvalidParameterError(
+            f"ignore_tolerance must be a finite number of at least 0 (how far, on the 0-255 scale, a pixel "
+            f"may be from an ignore colour and still be left out); got {tolerance!r}"
+        )
+    return float(tolerance)
+
+
 def color_histogram(
     image,
     *,
@@ -136,13 +175,15 @@ def color_histogram(
     bins
         Bins per channel: one integer or one per channel.
     mask
-        Optional boolean H×W array: only True pixels are counted.
+        Optional boolean H×W array: only True pixels are counted. A numeric
+        mask counts its non-zero pixels (OpenCV's 0/255 masks work); NaN or
+        infinity in it is refused.
     ignore
         A colour (0-255 RGB values, or one gray value) or a list of colours
         whose pixels are left out — the classic "ignore the white background".
     ignore_tolerance
         How far (max over channels, 0-255 scale) a pixel may be from an
-        ``ignore`` colour and still be left out.
+        ``ignore`` colour and still be left out; a finite number >= 0.
     normalize
         Divide by the number of counted pixels, so the bins sum to 1 and
         images of different sizes compare fairly.
@@ -157,6 +198,8 @@ def color_histogram(
     ------
     EmptyInputError
         If the mask and ``ignore`` leave no pixel to count.
+    InvalidParameterError
+        Bad ``bins``, ``mask`` values or ``ignore_tolerance``.
 
     Examples
     --------
@@ -171,17 +214,15 @@ def color_histogram(
         raise unknown_name("colour space", space, COLOR_SPACES)
     ranges = _SPACES[space]
     nbins = _resolve_bins(bins, len(ranges))
+    tolerance = _check_tolerance(ignore_tolerance)
     keep = np.ones(image.shape[:2], bool)
     if mask is not None:
-        mask = np.asarray(mask)
-        if mask.shape != image.shape[:2]:
-            raise ShapeMismatchError(f"mask has shape {mask.shape}; it must be the image's height×width {image.shape[:2]}")
-        keep &= mask.astype(bool)
+        keep &= _mask_to_bool(mask, image.shape[:2])
     uint8 = to_uint8(image)
     if uint8.ndim == 3 and uint8.shape[2] == 4:
         keep &= uint8[..., 3] > 0
     if ignore is not None:
-        keep &= ~_ignore_mask(uint8, ignore, float(ignore_tolerance))
+        keep &= ~_ignore_mask(uint8, ignore, tolerance)
     if not keep.any():
         raise EmptyInputError("no pixel is left to count: the mask and ignore colours removed every pixel")
 
@@ -250,6 +291,11 @@ def _emd(a: np.ndarray, b: np.ndarray) -> float:
     if sa == 0 or sb == 0:
         raise EmptyInputError("the Earth mover's distance needs histograms with some mass")
     a, b = a / sa, b / sb
+    # OpenCV's transport solver in float32 can end a few 1e-6 apart when the two
+    # signatures swap roles; solving every pair in one fixed order makes the
+    # distance exactly symmetric, as HISTOGRAM_METHODS declares, at no cost.
+    if a.tobytes() > b.tobytes():
+        a, b = b, a
     if a.ndim == 1:
         # In one dimension the optimal transport cost is the L1 distance between the CDFs.
         return float(np.abs(np.cumsum(a - b)).sum())
@@ -266,6 +312,8 @@ def _emd(a: np.ndarray, b: np.ndarray) -> float:
 def _stack(histograms, name: str) -> tuple[np.ndarray, tuple[int, ...]]:
     """Rows of flattened histograms, and the shape of one histogram (which EMD needs)."""
     if isinstance(histograms, np.ndarray) and histograms.ndim >= 2:
+        if histograms.shape[0] == 0:
+            raise EmptyInputError(f"{name} holds no histograms (its shape is {histograms.shape})")
         shape = histograms.shape[1:]
         rows = histograms.reshape(histograms.shape[0], -1)
     else:
@@ -338,7 +386,14 @@ def pairwise_histogram_similarity(histograms, others=None, *, method: str = "cor
         logq = np.log(np.where(np.abs(b) > eps, b, 1e-10))
         return plogp[:, None] - p @ logq.T
     if method == "emd":
-        return np.array([[_emd(x.reshape(shape), y.reshape(shape)) for y in b] for x in a])
+        if not same:
+            return np.array([[_emd(x.reshape(shape), y.reshape(shape)) for y in b] for x in a])
+        # EMD is symmetric (see _emd): solve the upper triangle and mirror it.
+        out = np.zeros((a.shape[0], a.shape[0]))
+        for i, x in enumerate(a):
+            for j in range(i, a.shape[0]):
+                out[i, j] = out[j, i] = _emd(x.reshape(shape), a[j].reshape(shape))
+        return out
     return _pairwise_elementwise(a, b, method, symmetric=same)
 
 

@@ -69,10 +69,16 @@ from .errors import (
 from .io import check_same_shape, validate_image, value_range
 
 WINDOWS = ("gaussian", "uniform")
+#: Accepted standard deviations of the Gaussian window, in pixels. Below, every
+#: tap but the centre is 0 in float64 (the window is one pixel: use a smaller
+#: win_size); above, the window is a box to within 1e-7 for any practical size
+#: (use window="uniform"); far outside, the formula itself gives NaN or overflows.
+SIGMA_RANGE = (0.01, 1000.0)
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 __all__ = [
     "MS_SSIM_WEIGHTS",
+    "SIGMA_RANGE",
     "SSIMComponents",
     "WINDOWS",
     "ms_ssim",
@@ -107,10 +113,20 @@ def _check_window_options(window: str, win_size, sigma) -> None:
             f"win_size must be an odd integer of at least 3 (the window needs a centre pixel and "
             f"neighbours to have a variance); got {win_size!r}"
         )
-    if window == "gaussian" and not (_is_real(sigma) and math.isfinite(sigma) and sigma > 0):
+    low, high = SIGMA_RANGE
+    if window == "gaussian" and not (_is_real(sigma) and math.isfinite(sigma) and low <= sigma <= high):
         raise InvalidParameterError(
-            f"sigma must be a positive number for the Gaussian window; got {sigma!r}"
+            f"sigma must lie in [{low:g}, {high:g}] pixels for the Gaussian window (1.5 as the SSIM "
+            f"paper); got {sigma!r}. For a narrower window use a smaller win_size, for a flat one "
+            "window='uniform'"
         )
+
+
+def _require_booleans(**flags) -> None:
+    for label, flag in flags.items():
+        # bool only: "no" or None would be read as True or False without a word.
+        if not isinstance(flag, bool | np.bool_):
+            raise InvalidParameterError(f"{label} must be True or False; got {flag!r}")
 
 
 def _window_1d(window: str, win_size: int, sigma: float) -> np.ndarray:
@@ -140,7 +156,8 @@ def ssim_window(*, window: str = "gaussian", win_size: int = 11, sigma: float = 
     win_size
         Odd side length, at least 3.
     sigma
-        Standard deviation of the Gaussian, in pixels (ignored for ``"uniform"``).
+        Standard deviation of the Gaussian, in pixels, within :data:`SIGMA_RANGE`
+        (ignored for ``"uniform"``).
 
     Returns
     -------
@@ -195,8 +212,9 @@ def _prepare_pair(image1, image2, data_range) -> tuple[np.ndarray, np.ndarray, f
         if ranges[0] != ranges[1]:
             raise ImageTypeError(
                 f"image1 is {a.dtype} (nominal range {ranges[0]:g}) but image2 is {b.dtype} "
-                f"(nominal range {ranges[1]:g}); convert both with to_float() or to_uint8(), "
-                "or pass data_range explicitly"
+                f"(nominal range {ranges[1]:g}); convert both with to_float() or to_uint8() "
+                "(imgsim_helpers.io), or, calling ssim()/ms_ssim() directly, pass data_range "
+                "explicitly"
             )
         L = ranges[0]
         for name, image in (("image1", a), ("image2", b)):
@@ -364,6 +382,7 @@ def _ssim_and_cs(x, y, k, c1, c2, *, need_cs: bool = False):
 
 
 def _setup(image1, image2, data_range, window, win_size, sigma, k1, k2, downsample):
+    _require_booleans(downsample=downsample)
     _check_window_options(window, win_size, sigma)
     _check_constants(k1, k2)
     x, y, L = _prepare_pair(image1, image2, data_range)
@@ -413,10 +432,11 @@ def ssim(
         Odd side of the window; 11 as the paper.
     sigma
         Standard deviation of the Gaussian window in pixels; 1.5 as the paper.
+        Must lie in :data:`SIGMA_RANGE` (0.01 to 1000).
     k1, k2
         Positive constants of C1 = (k1 L)² and C2 = (k2 L)².
     downsample
-        Reproduce the 2009 ``ssim.m``: first average f×f blocks and keep every
+        ``True`` or ``False`` (other values are refused). Reproduce the 2009 ``ssim.m``: first average f×f blocks and keep every
         f-th pixel, f = max(1, round(min(H, W) / 256)) (MATLAB rounding, so
         384 rows give f = 2), which mimics viewing the image from a typical
         distance. ``False`` (default) is ``ssim_index.m``.
@@ -448,7 +468,8 @@ def ssim(
         Not an array, an unsupported dtype (``int64`` ...), or two dtypes with
         different nominal ranges and no ``data_range``.
     InvalidParameterError
-        A bad option value.
+        A bad option value: ``sigma`` outside :data:`SIGMA_RANGE`, a
+        ``downsample`` or ``full`` that is not a bool, ...
 
     Notes
     -----
@@ -468,6 +489,7 @@ def ssim(
     >>> smap.shape, 0.0 < score < 1.0
     ((54, 54), True)
     """
+    _require_booleans(full=full)
     x, y, k, c1, c2 = _setup(
         image1, image2, data_range, window, win_size, sigma, k1, k2, downsample
     )
@@ -611,6 +633,7 @@ def ms_ssim(
     >>> score, bool(per_scale.min() < 0)
     (0.0, True)
     """
+    _require_booleans(full=full)
     w = _check_weights(weights)
     x, y, k, c1, c2 = _setup(image1, image2, data_range, window, win_size, sigma, k1, k2, False)
     levels = w.size

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import EmptyInputError, unknown_name
-from .io import fit_within, resize, to_gray, to_rgb, validate_image
+from .io import fit_within, resize, to_gray, to_rgb, to_uint8, validate_image
 
 
 @dataclass
@@ -81,8 +81,14 @@ class SimilarityMethod:
 
 
 def _square_gray(image, size: int) -> np.ndarray:
-    """Pixel metrics need equal shapes: every image becomes a size×size gray image (aspect not kept)."""
-    return resize(to_gray(to_rgb(validate_image(image))), (size, size))
+    """Pixel metrics need equal shapes: every image becomes a size×size 8-bit gray image (aspect not kept).
+
+    8-bit first, whatever the input dtype: an image and its float copy (``u8 / 255``)
+    then give the same array and the same score, and a float image can meet a uint8
+    one (SSIM, PSNR and MSE compare on one 0-255 scale; ``similarity`` has no
+    ``data_range`` to reconcile two).
+    """
+    return resize(to_gray(to_rgb(to_uint8(validate_image(image)))), (size, size))
 
 
 # --------------------------------------------------------------------------- builders

@@ -566,7 +566,13 @@ def fsim_phasepack_recipe(image1, image2) -> float:
     Returns
     -------
     float
-        The recipe's score (not bounded by 1 in general).
+        The recipe's score (not bounded by 1 in general). Where a channel has
+        no phase congruency at all (a flat channel), the copied recipe divides
+        0 by 0 and returns NaN; here, as in :func:`fsim`, every pixel then
+        weighs the same: two identical flat images score 1.0, and two
+        different flat ones also score 1.0, since both features it compares
+        (PC and the gradient) are 0 everywhere — the recipe cannot see a
+        change of uniform brightness.
 
     Examples
     --------
@@ -594,15 +600,20 @@ def fsim_phasepack_recipe(image1, image2) -> float:
         pcs, grads = [], []
         for image in (a, b):
             plane = np.ascontiguousarray(image[..., channel])
-            pc_per_orientation = phasecong(
-                plane, nscale=4, minWaveLength=6, mult=2, sigmaOnf=0.5978
-            )[4]
-            pcs.append(np.sum(pc_per_orientation, axis=0))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pc_per_orientation = phasecong(
+                    plane, nscale=4, minWaveLength=6, mult=2, sigmaOnf=0.5978
+                )[4]
+            # phasepack divides 0 energy by 0 amplitude where a plane is flat: no
+            # structure there, so PC 0 (as fsim() gives a constant image), not NaN.
+            pcs.append(np.nan_to_num(np.sum(pc_per_orientation, axis=0), nan=0.0))
             gx = cv2.Scharr(plane, cv2.CV_16U, 1, 0)
             gy = cv2.Scharr(plane, cv2.CV_16U, 0, 1)
             # uint16 squares and sum, wrapping around like the original recipe.
             grads.append(np.sqrt(gx**2 + gy**2))
         s_l = _similarity(pcs[0], pcs[1], T1) * _similarity(grads[0], grads[1], T2)
         pc_max = np.maximum(pcs[0], pcs[1])
-        scores.append(float(np.sum(s_l * pc_max) / np.sum(pc_max)))
+        # The copied recipe divides by sum(PC_m) and gives NaN (0/0) for a flat channel;
+        # like fsim(), every pixel then weighs the same, so identical flat images score 1.
+        scores.append(_weighted_mean(s_l, pc_max))
     return float(np.mean(scores))

@@ -53,7 +53,13 @@ import torch
 from torch import nn
 
 from .device import resolve_device
-from .errors import EmptyInputError, InvalidParameterError, ShapeMismatchError, unknown_name
+from .errors import (
+    EmptyInputError,
+    InvalidImageError,
+    InvalidParameterError,
+    ShapeMismatchError,
+    unknown_name,
+)
 from .io import to_rgb
 from .transforms import TRANSFORMS, apply_transform
 
@@ -678,6 +684,21 @@ def _validation_score(model, inputs, labels, metric: str, device: str, seed: int
     return n_way_one_shot_accuracy(vectors, labels, n_way=n_way, episodes=500, seed=seed)
 
 
+def _check_channels_first(model, inputs: torch.Tensor, name: str) -> None:
+    """Refuse images laid out (N, H, W, C), the layout of NumPy/PIL images, before the network sees them."""
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    if conv is None or inputs.ndim != 4 or inputs.shape[1] == conv.in_channels:
+        return
+    hint = ""
+    if inputs.shape[3] == conv.in_channels or inputs.shape[3] in (1, 3, 4):
+        hint = (f"; these look channels-last (N, H, W, C), the layout of NumPy images: convert with "
+                f"np.moveaxis({name.split()[0]}, -1, 1), and scale uint8 images to [0, 1] with / 255")
+    raise InvalidImageError(
+        f"{name} must be (N, C, H, W) with C = {conv.in_channels} (the model's input channels) or (N, H, W) "
+        f"gray; got shape {tuple(inputs.shape)}{hint}"
+    )
+
+
 # Training needs autograd whatever the caller's mode: a notebook or benchmark that runs it under
 # torch.no_grad() or torch.inference_mode() would otherwise fail at backward(), far from the cause.
 @torch.inference_mode(False)
@@ -761,6 +782,9 @@ def train_siamese(
     ------
     EmptyInputError, InvalidParameterError, ShapeMismatchError
         Empty data, fewer than 2 classes, lengths that differ, bad options.
+    InvalidImageError
+        4-D images whose second axis is not the model's input channels, such as
+        channels-last (N, H, W, C) arrays (the message says how to convert them).
 
     Examples
     --------
@@ -787,6 +811,7 @@ def train_siamese(
     min_delta = _number(min_delta, "min_delta")
     seed = _seed(seed)
     x = _as_tensor(inputs, "inputs")
+    _check_channels_first(model, x, "inputs")
     y_np = _labels(labels, min_classes=2)
     _same_length(x, y_np, ("inputs", "labels"))
     n_classes = np.unique(y_np).size
@@ -796,7 +821,9 @@ def train_siamese(
     if validation is not None:
         if not isinstance(validation, tuple | list) or len(validation) != 2:
             raise InvalidParameterError("validation must be an (inputs, labels) pair or None")
-        val_x = _as_tensor(validation[0], "validation inputs").numpy()
+        val_x = _as_tensor(validation[0], "validation inputs")
+        _check_channels_first(model, val_x, "validation inputs")
+        val_x = val_x.numpy()
         val_y = _labels(validation[1], "validation labels", min_classes=2)
         _same_length(val_x, val_y, ("validation inputs", "validation labels"))
     dev = resolve_device(device)

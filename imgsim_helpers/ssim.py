@@ -71,8 +71,8 @@ from .io import check_same_shape, validate_image, value_range
 WINDOWS = ("gaussian", "uniform")
 #: Accepted standard deviations of the Gaussian window, in pixels. Below, every
 #: tap but the centre is 0 in float64 (the window is one pixel: use a smaller
-#: win_size); above, the window is a box to within 1e-7 for any practical size
-#: (use window="uniform"); far outside, the formula itself gives NaN or overflows.
+#: win_size); above, the default 11×11 window is a box to within 2e-5 of its
+#: weights (use window="uniform"); far outside, the formula gives NaN or overflows.
 SIGMA_RANGE = (0.01, 1000.0)
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 

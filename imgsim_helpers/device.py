@@ -16,6 +16,22 @@ from .errors import DeviceUnavailableError, InvalidParameterError
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
+def cpu_threads(limit: int | None = None) -> int:
+    """The cores this process may run on, at most ``limit`` (``None``: no limit; at least 1).
+
+    The one place the thread pools of SURF, phase congruency and the histogram kernels size
+    themselves from, so that a CPU affinity mask (a container, ``taskset``) is respected.
+
+    >>> cpu_threads(1)
+    1
+    """
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return available if limit is None else max(1, min(available, int(limit)))
+
+
 def _cuda_available() -> bool:
     try:
         import torch

@@ -22,11 +22,11 @@ Examples
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from .device import cpu_threads
 from .errors import EmptyInputError, InvalidParameterError, ShapeMismatchError, unknown_name
 from .io import to_uint8, validate_image
 
@@ -520,11 +520,7 @@ def _additive_chi2(a: np.ndarray, b: np.ndarray, *, symmetric: bool) -> np.ndarr
 
 def kernel_threads() -> int:
     """Threads the chi-square kernel uses: the cores available to the process, at most :data:`MAX_THREADS`."""
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        available = os.cpu_count() or 1
-    return available if MAX_THREADS is None else max(1, min(available, int(MAX_THREADS)))
+    return cpu_threads(MAX_THREADS)
 
 
 def histogram_similarity(

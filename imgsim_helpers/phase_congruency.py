@@ -41,13 +41,13 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
 
+from .device import cpu_threads
 from .errors import ImageTooSmallError, InvalidImageError, InvalidParameterError, unknown_name
 from .io import validate_image, value_range
 
@@ -363,11 +363,7 @@ def _oriented_filters(bank: LogGaborBank, dtype: type) -> np.ndarray:
 
 
 def _threads() -> int:
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        available = os.cpu_count() or 1
-    return available if MAX_THREADS is None else max(1, min(available, int(MAX_THREADS)))
+    return cpu_threads(MAX_THREADS)
 
 
 def _orientation_energy(spectrum, filters, noise_gain, rayleigh, fft_workers):

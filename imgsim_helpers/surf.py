@@ -58,12 +58,12 @@ True
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from .device import cpu_threads
 from .errors import InvalidImageError, InvalidParameterError
 from .io import to_float, to_gray, validate_image
 
@@ -124,11 +124,7 @@ MAX_THREADS: int | None = None
 
 
 def _threads() -> int:
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        available = os.cpu_count() or 1
-    return available if MAX_THREADS is None else max(1, min(available, int(MAX_THREADS)))
+    return cpu_threads(MAX_THREADS)
 
 
 # --------------------------------------------------------------------------- input

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -173,3 +174,13 @@ def test_near_duplicates_note_names_the_learned_methods_and_those_that_could_not
     assert "mobilenet_v2 (pretrained)" in note.text and "clip" in note.text and "phash" not in note.text
     record["weights"]["mobilenet_v2"] = "random"
     assert site.weights_note("09_near_duplicates_at_scale", record).kind == "random"
+
+
+def test_site_built_with_relative_paths_carries_mathjax(mathjax, tmp_path, monkeypatch):
+    """make course passes build/... paths relative to the checkout; Sphinx must still find MathJax."""
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    shutil.copy(course_notebooks(only=["02"])[0], executed)
+    monkeypatch.chdir(mathjax.parent)
+    index, _ = site.build_site(executed, tmp_path / "site", assets=Path(mathjax.name))
+    assert (index.parent / "_static" / site.MATHJAX_SCRIPT).is_file()

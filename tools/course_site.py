@@ -371,10 +371,12 @@ def build_site(executed_dir: Path, out_dir: Path, *, results_dir: Path | None = 
     """Build the site into ``out_dir``; return its landing page and Sphinx's warnings."""
     from sphinx.application import Sphinx
 
-    out_dir = Path(out_dir)
+    # Sphinx reads html_static_path relative to its source folder: every path goes in absolute
+    # (a relative --assets once left MathJax out of the site, with only a warning).
+    out_dir = Path(out_dir).resolve()
     work = out_dir.parent / f".{out_dir.name}-work"
     stems = prepare_sources(executed_dir, work / "source", results_dir=results_dir)
-    static = fetch_mathjax(assets)
+    static = fetch_mathjax(Path(assets).resolve())
     warnings = io.StringIO()
     app = Sphinx(work / "source", None, out_dir, work / "doctrees", "html",
                  confoverrides=sphinx_config(static, configured_repository()),
@@ -383,6 +385,9 @@ def build_site(executed_dir: Path, out_dir: Path, *, results_dir: Path | None = 
     index = out_dir / "index.html"
     if not index.is_file() or app.statuscode:
         raise RuntimeError(f"Sphinx did not build the site ({len(stems)} pages):\n{warnings.getvalue()[-3000:]}")
+    if not (out_dir / "_static" / MATHJAX_SCRIPT).is_file():
+        raise RuntimeError(f"the site was built without MathJax ({out_dir / '_static' / MATHJAX_SCRIPT} is missing): "
+                           f"its formulas would show as raw TeX\n{warnings.getvalue()[-3000:]}")
     return index, [line for line in warnings.getvalue().splitlines() if line.strip()]
 
 

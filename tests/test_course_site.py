@@ -155,6 +155,7 @@ def test_site_from_committed_notebooks_loads_nothing_from_another_host(mathjax, 
         loaded = [url for url in re.findall(r'<(?:script|img|link|iframe|source)\b[^>]*?\b(?:src|href)="([^"]+)"', html)
                   if not url.startswith(("#", "data:"))]
         assert loaded, page
+        assert "Author name not set" not in html, "the footer names the authors and the licences"
         remote = [url for url in loaded if re.match(r"(https?:)?//", url)]
         assert not remote, f"{page} loads {remote}"
         for url in loaded:

@@ -306,6 +306,8 @@ def sphinx_config(static_dir: Path, repo: Repository) -> dict:
     return {
         "project": TITLE,
         "html_title": TITLE,
+        # the theme's footer reads "By <author>" (else "Author name not set")
+        "author": "the course authors · code MIT, text and images CC BY 4.0 (see the manifest)",
         "extensions": ["myst_nb", "sphinx_copybutton"],
         "html_theme": "sphinx_book_theme",
         "html_theme_options": {

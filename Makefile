@@ -27,6 +27,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e ".[course,test,bench]"
+	mkdir -p $(IPYTHONDIR) $(MPLCONFIGDIR)  # IPython falls back to a temp folder, with a warning, when they are missing
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (imgsim)"
 	touch $@
 

@@ -35,7 +35,7 @@ venv: $(VENV)/.installed
 
 # The site is built even when a notebook failed (its page shows the error), and make still fails.
 course: $(VENV)/.installed
-	$(PY) -m imgsim_helpers.course --smoke $(SMOKE) --device $(DEVICE) --out $(BUILD)/course; status=$$?; \
+	$(PY) -m tools.run_course --smoke $(SMOKE) --device $(DEVICE) --out $(BUILD)/course; status=$$?; \
 	$(PY) -m tools.course_site --executed $(BUILD)/course --out $(BUILD)/course/site --assets $(BUILD)/site-assets \
 	&& exit $$status
 
@@ -43,10 +43,11 @@ test: $(VENV)/.installed
 	@# the app's end-to-end test drives Debian's chromium; install it when we can (root on Debian)
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium; } || true
 	$(PY) -m ruff check imgsim_helpers tests benchmarks notebooks tools
+	$(VENV)/bin/lint-imports
 	IMGSIM_SMOKE=1 $(PY) -m pytest --doctest-modules tests imgsim_helpers tools
 
 slides: $(VENV)/.installed
-	$(PY) -m imgsim_helpers.slides --out $(BUILD)/slides --executed $(BUILD)/course
+	$(PY) -m tools.slides --out $(BUILD)/slides --executed $(BUILD)/course
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks

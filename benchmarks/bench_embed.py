@@ -3,9 +3,9 @@
 Both sides do the same work per image — read the file, decode it, pHash it,
 embed it with MobileNetV2 (real ImageNet weights, bundled) in batches of 32:
 
-* ``plain loop``: one process, :func:`~imgsim_helpers.scale_pipeline.embed_paths`
+* ``plain loop``: one process, :func:`~imgsim_helpers.scale.pipeline.embed_paths`
   over the files batch by batch, torch on all its default threads;
-* ``ray data``: :func:`~imgsim_helpers.scale_pipeline.embed_folder` — a local
+* ``ray data``: :func:`~imgsim_helpers.scale.pipeline.embed_folder` — a local
   Ray instance on every core, one actor (one model, one torch thread) per
   core, the results streamed into a Parquet file by the driver.
 
@@ -57,8 +57,8 @@ def write_folder(folder: Path, n: int) -> list[Path]:
 
 
 def _loop(paths: list[Path]) -> tuple[float, dict]:
-    from imgsim_helpers.methods import build_method
-    from imgsim_helpers.scale_pipeline import embed_paths
+    from imgsim_helpers.registry import build_method
+    from imgsim_helpers.scale.pipeline import embed_paths
 
     method = build_method(METHOD, device="cpu")
     embed_paths(method, paths[:BATCH])  # warm-up: the first call pays for allocations
@@ -73,7 +73,7 @@ def _loop(paths: list[Path]) -> tuple[float, dict]:
 def _ray(folder: Path, out: Path, cores: int) -> tuple[float, dict, int]:
     import pyarrow.parquet as pq
 
-    from imgsim_helpers.scale_pipeline import embed_folder
+    from imgsim_helpers.scale.pipeline import embed_folder
 
     out.unlink(missing_ok=True)
     result = embed_folder(folder, out, method=METHOD, batch_size=BATCH, device="cpu", workers=cores, progress=False)
@@ -85,7 +85,7 @@ def rows(n: int = N_IMAGES) -> list[dict]:
     import ray
     import torch
 
-    from imgsim_helpers.scale_pipeline import start_ray
+    from imgsim_helpers.scale.pipeline import start_ray
 
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="imgsim_bench_embed_") as tmp:

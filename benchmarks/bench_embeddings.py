@@ -46,7 +46,7 @@ def _rss_mib() -> float:
 
 
 def _throughput_rows(label: str, model, *, slow: bool) -> list[dict]:
-    from imgsim_helpers.embeddings import embed_images
+    from imgsim_helpers.learned.embeddings import embed_images
 
     rows = []
     for batch in BATCH_SIZES:
@@ -88,7 +88,7 @@ def _deep_sort_peer(model) -> list[dict]:
     import torch
     from torchvision import transforms
 
-    from imgsim_helpers.embeddings import embed_images, mobilenet_weights_path
+    from imgsim_helpers.learned.embeddings import embed_images, mobilenet_weights_path
 
     net = MobileNetV2_bottle(input_size=224, width_mult=1.0)
     net.load_state_dict(torch.load(mobilenet_weights_path(), map_location="cpu", weights_only=True))
@@ -117,7 +117,7 @@ def _open_clip_loop_peer(model) -> dict:
     import torch
     from PIL import Image
 
-    from imgsim_helpers.embeddings import embed_images
+    from imgsim_helpers.learned.embeddings import embed_images
 
     images = _images(8)
     net = model.module
@@ -145,7 +145,7 @@ def top_k_rows(n: int = 10_000, dim: int = 512, *, repeat: int = 50) -> list[dic
     """
     import torch
 
-    from imgsim_helpers.embeddings import _normalise_rows, top_k
+    from imgsim_helpers.learned.embeddings import _normalise_rows, top_k
 
     rng = np.random.default_rng(0)
     gallery = _normalise_rows(rng.standard_normal((n, dim)).astype(np.float32))
@@ -188,7 +188,7 @@ def top_k_rows(n: int = 10_000, dim: int = 512, *, repeat: int = 50) -> list[dic
 def main() -> None:
     import torch
 
-    from imgsim_helpers.embeddings import load_clip, load_cnn
+    from imgsim_helpers.learned.embeddings import load_clip, load_cnn
 
     start = time.perf_counter()
     rows: list[dict] = []

@@ -14,7 +14,7 @@ Peers:
   ``avg_pool2d`` (drops the remainder rows instead of zero padding) and takes
   ``torch.median`` (the lower middle value, not the mean of the two), so its
   values differ slightly from MATLAB's.
-* :func:`imgsim_helpers.fsim.fsim_phasepack_recipe`, the recipe copied in
+* :func:`imgsim_helpers.metrics.feature_similarity.fsim_phasepack_recipe`, the recipe copied in
   many Python projects (phasepack, 6 orientations summed, no downsampling,
   unsigned wrapping uint16 Scharr gradients, per-channel mean).
 
@@ -44,7 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.timing import best_time, peak_memory_mib, report
-from imgsim_helpers.fsim import (
+from imgsim_helpers.images.io import load_image
+from imgsim_helpers.lessons.fsim_study import reference_dir
+from imgsim_helpers.metrics.feature_similarity import (
     downsample_factor,
     fsim,
     fsim_compare,
@@ -52,10 +54,8 @@ from imgsim_helpers.fsim import (
     fsim_features_many,
     fsim_phasepack_recipe,
 )
-from imgsim_helpers.fsim_study import reference_dir
-from imgsim_helpers.io import load_image
 
-pc_module = importlib.import_module("imgsim_helpers.phase_congruency")  # the package attribute is the function
+pc_module = importlib.import_module("imgsim_helpers.metrics.log_gabor")  # the package attribute is the function
 
 REPEAT = 7
 REPEAT_SLOW = 2

@@ -23,14 +23,14 @@ import cv2
 import numpy as np
 
 from benchmarks.timing import best_time, report
-from imgsim_helpers.data import course_gallery
-from imgsim_helpers.histograms import (
+from imgsim_helpers.images.data import course_gallery
+from imgsim_helpers.metrics.histograms import (
     HISTOGRAM_METHODS,
     color_histogram,
     pairwise_histogram_similarity,
 )
 
-histograms_module = importlib.import_module("imgsim_helpers.histograms")
+histograms_module = importlib.import_module("imgsim_helpers.metrics.histograms")
 
 N_IMAGES = 1000
 ELEMENTWISE = ("intersection", "chi_square_alt")

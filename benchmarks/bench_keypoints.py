@@ -4,7 +4,7 @@ Speed: detection plus description of one 512×512 image (skimage's
 astronaut, gray), best of 5, as a ratio to OpenCV SIFT in the same process,
 with every core for everyone and then with one thread each.
 
-Quality: the protocol of :func:`imgsim_helpers.keypoint_study.detector_quality`
+Quality: the protocol of :func:`imgsim_helpers.lessons.keypoint_study.detector_quality`
 (the same one notebook 04 shows): each course image under known homographies
 (rotation, scaling, both) and photometric changes (blur, brightness, contrast,
 JPEG), repeatability by the overlap-error protocol of Mikolajczyk et al.
@@ -21,12 +21,12 @@ import importlib
 import skimage.data
 
 from benchmarks.timing import best_time, report
-from imgsim_helpers.claims import smoke_default
-from imgsim_helpers.io import to_gray
-from imgsim_helpers.keypoint_study import detector_quality, summarise_quality
-from imgsim_helpers.keypoints import detect_and_describe
+from imgsim_helpers.images.io import to_gray
+from imgsim_helpers.lessons.claims import smoke_default
+from imgsim_helpers.lessons.keypoint_study import detector_quality, summarise_quality
+from imgsim_helpers.metrics.keypoints import detect_and_describe
 
-surf_module = importlib.import_module("imgsim_helpers.surf")  # the package attribute is the function
+surf_module = importlib.import_module("imgsim_helpers.metrics.surf_detector")  # the package attribute is the function
 
 METHODS = ("sift", "surf", "orb", "akaze", "brisk")
 IMAGES = ("astronaut", "camera", "chelsea", "coffee", "brick")

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from benchmarks.timing import best_time, report
-from imgsim_helpers import glyphs, siamese
+from imgsim_helpers.learned import siamese
+from imgsim_helpers.lessons import glyphs
 
 NOTEBOOK_EPOCHS = 10
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.timing import best_time, peak_memory_mib, report
-from imgsim_helpers.ssim import ms_ssim, ssim
+from imgsim_helpers.metrics.structural_similarity import ms_ssim, ssim
 
 REPEAT = 15
 

@@ -1,29 +1,37 @@
-"""Image similarity, hands-on: the tested helpers behind the course notebooks.
+"""Image similarity, hands-on: the tested library behind the course notebooks.
 
-Images are NumPy arrays in RGB order (uint8 in [0, 255] or float in [0, 1];
-gray is 2-D). Every public function validates its input and raises a typed
-error from :mod:`imgsim_helpers.errors` that says how to fix the problem.
+Images are NumPy arrays in RGB order (uint8 in [0, 255] or float in [0, 1]; gray is 2-D).
+Every public function checks its input once and raises a typed error from
+:mod:`imgsim_helpers.core.errors` that says what was expected and how to fix it.
 
-Top-level names are loaded on first use, so ``import imgsim_helpers`` stays
-fast and does not import torch until an embedding function is needed.
+The package is layered; each layer imports only the layers below it (import-linter checks this
+in ``make test``)::
+
+    lessons    experiment code for one notebook each (nothing in the library imports it)
+    apps       the command line (imgsim), the web app, the retrieval benchmark
+    scale      FAISS indexes and the Ray Data embedding pipeline
+    registry   every similarity method by name, with its declared options
+    metrics    pixel error, histograms, SSIM, FSIM, keypoints, SURF, perceptual hashes
+    learned    CNN/CLIP embeddings, their weights, the Siamese head
+    images     loading, conversions, transforms, the course images, figures
+    core       typed errors, input checks, devices
+
+The names below are loaded on first use, so ``import imgsim_helpers`` imports no submodule
+(and neither torch nor OpenCV) until one is needed.
 """
 
 from __future__ import annotations
 
 import importlib
-import warnings as _warnings
-
-# phasepack warns on import that pyfftw is missing; NumPy's FFT is what we use anyway.
-_warnings.filterwarnings("ignore", message="(?s).*pyfftw")
 
 __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "claims": ["ClaimRecorder", "load_claims", "smoke_default"],
-    "data": ["course_gallery", "course_image", "course_path", "get_image", "list_course_images"],
-    "device": ["resolve_device", "seed_everything"],
-    "errors": [
+    "images.data": ["course_gallery", "course_image", "course_path", "get_image", "list_course_images"],
+    "core.checks": ["check_image"],
+    "core.device": ["resolve_device", "seed_everything"],
+    "core.errors": [
         "CheckpointError",
         "DeviceUnavailableError",
         "DescriptorMismatchError",
@@ -41,14 +49,14 @@ _EXPORTS = {
         "WeightsUnavailableError",
         "expect_error",
     ],
-    "histograms": [
+    "metrics.histograms": [
         "HISTOGRAM_METHODS",
         "color_histogram",
         "compare_histograms",
         "histogram_similarity",
         "pairwise_histogram_similarity",
     ],
-    "io": [
+    "images.io": [
         "align_pair",
         "composite_alpha",
         "fit_within",
@@ -58,11 +66,10 @@ _EXPORTS = {
         "to_gray",
         "to_rgb",
         "to_uint8",
-        "validate_image",
     ],
-    "transforms": ["TRANSFORMS", "apply_transform"],
-    "methods": ["METHOD_NAMES", "build_method", "similarity"],
-    "keypoints": [
+    "images.transforms": ["TRANSFORMS", "apply_transform"],
+    "registry": ["METHOD_NAMES", "build_method", "similarity"],
+    "metrics.keypoints": [
         "Features",
         "compare_features",
         "detect_and_describe",
@@ -72,8 +79,8 @@ _EXPORTS = {
         "repeatability",
         "verify_matches",
     ],
-    "surf": ["integral_image", "surf"],
-    "embeddings": [
+    "metrics.surf_detector": ["integral_image", "surf"],
+    "learned.embeddings": [
         "cosine_similarity_matrix",
         "embed_images",
         "embed_texts",
@@ -82,12 +89,22 @@ _EXPORTS = {
         "load_sentence_clip",
         "top_k",
     ],
-    "pixel_error": ["mse", "psnr"],
-    "ssim": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
-    "fsim": ["FSIMFeatures", "FSIMResult", "fsim", "fsim_compare", "fsim_features", "fsim_phasepack_recipe",
-             "gradient_magnitude"],
-    "phase_congruency": ["phase_congruency"],
-    "siamese": [
+    "metrics.pixel_error": ["mse", "psnr"],
+    "metrics.structural_similarity": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
+    "metrics.feature_similarity": [
+        "FSIMFeatures",
+        "FSIMResult",
+        "fsim",
+        "fsim_compare",
+        "fsim_features",
+        "fsim_phasepack_recipe",
+        "gradient_magnitude",
+    ],
+    "metrics.log_gabor": ["phase_congruency"],
+    "metrics.hashing": ["hamming_distance", "hash_similarity", "image_hash"],
+    "scale.index": ["VectorIndex", "build_hash_index", "build_index", "load_index"],
+    "scale.pipeline": ["embed_folder", "load_embeddings"],
+    "learned.siamese": [
         "EmbeddingHead",
         "EmbeddingNet",
         "equal_error_rate",
@@ -97,27 +114,17 @@ _EXPORTS = {
         "triplet_loss",
         "contrastive_loss",
     ],
-    "glyphs": ["make_glyph_set", "split_classes"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = sorted(_WHERE)
 
 
-# Four modules share their name with their main function. Importing a submodule rebinds the
-# package attribute to the module, so bind the functions now: ``h.ssim(a, b)`` then works
-# whatever the user imported before (these modules need only NumPy, SciPy and OpenCV).
-from .fsim import fsim as fsim  # noqa: E402
-from .phase_congruency import phase_congruency as phase_congruency  # noqa: E402
-from .ssim import ssim as ssim  # noqa: E402
-from .surf import surf as surf  # noqa: E402
-
-
 def __getattr__(name: str):
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'imgsim_helpers' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f"imgsim_helpers.{module}"), name)
     globals()[name] = value
     return value
 

@@ -10,8 +10,8 @@ import matplotlib
 import pytest
 from huggingface_hub import constants as hub_constants
 
-from imgsim_helpers import weights as w
-from imgsim_helpers.fsim_study import REFERENCE_ENV, reference_dir
+from imgsim_helpers.learned import weights as w
+from imgsim_helpers.lessons.fsim_study import REFERENCE_ENV, reference_dir
 
 matplotlib.use("Agg")
 

@@ -11,8 +11,8 @@ import os
 from functools import cache
 from pathlib import Path
 
-from imgsim_helpers.claims import load_claims
-from imgsim_helpers.course import NOTEBOOK_DIR, course_notebooks, execute_notebook
+from imgsim_helpers.lessons.claims import load_claims
+from tools.run_course import NOTEBOOK_DIR, course_notebooks, execute_notebook
 
 RUN_DIR = Path(__file__).resolve().parents[1] / "build" / "test-notebooks"
 # A folder of notebooks executed earlier (for example by a full-size `make course`: build/course)

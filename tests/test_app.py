@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import imgsim_helpers as h
-import imgsim_helpers.methods as methods
-from imgsim_helpers import app
+import imgsim_helpers.registry as methods
+from imgsim_helpers.apps import web_app as app
 
 MODELS = ("mobilenet_v2", "vgg16", "clip")
 

@@ -69,7 +69,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """``python -m imgsim_helpers.app`` on a free localhost port, stopped after the module."""
+    """``python -m imgsim_helpers.apps.web_app`` on a free localhost port, stopped after the module."""
     folder = tmp_path_factory.mktemp("app_server")
     port = _free_port()
     env = dict(os.environ)
@@ -87,7 +87,7 @@ def server(tmp_path_factory):
     log = folder / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "imgsim_helpers.app", "--port", str(port), "--device", "cpu"],
+            [sys.executable, "-m", "imgsim_helpers.apps.web_app", "--port", str(port), "--device", "cpu"],
             cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
@@ -176,7 +176,7 @@ def _number(cell: str) -> float | None:
 
 
 def test_scores_in_the_page_identical_then_noisy(page, files):
-    from imgsim_helpers.methods import METHOD_NAMES
+    from imgsim_helpers.registry import METHOD_NAMES
 
     _upload(page, 1, files / "astronaut.png")
     _upload(page, 2, files / "astronaut.png")

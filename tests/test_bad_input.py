@@ -18,10 +18,13 @@ import pytest
 from PIL import Image
 
 import imgsim_helpers as h
-import imgsim_helpers.methods as methods
-from imgsim_helpers import app, cli, io, transforms
-from imgsim_helpers.device import seed_everything
-from imgsim_helpers.embeddings import IMAGENET_PREPROCESS, Preprocess
+import imgsim_helpers.registry as methods
+from imgsim_helpers.apps import cli
+from imgsim_helpers.apps import web_app as app
+from imgsim_helpers.core.checks import check_image
+from imgsim_helpers.core.device import seed_everything
+from imgsim_helpers.images import io, transforms
+from imgsim_helpers.learned.embeddings import IMAGENET_PREPROCESS, Preprocess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -234,7 +237,7 @@ def half() -> np.ndarray:
 
 
 def test_float16_is_widened_to_float32(half):
-    assert io.validate_image(half).dtype == np.float32
+    assert check_image(half).dtype == np.float32
     assert io.resize(half, (10, 10)).dtype == np.float32
     assert io.fit_within(half, 20).shape == (20, 20)
     a, b = io.align_pair(half, half[:100], policy="resize")
@@ -254,7 +257,7 @@ def test_big_endian_arrays_are_read_by_value(dtype):
     native = np.dtype(dtype).newbyteorder("=")
     values = (np.random.default_rng(1).random((40, 30)) * (65535 if native.kind == "u" else 1)).astype(native)
     swapped = values.astype(dtype)
-    assert io.validate_image(swapped).dtype.isnative
+    assert check_image(swapped).dtype.isnative
     np.testing.assert_array_equal(io.to_float(swapped), io.to_float(values))
     np.testing.assert_array_equal(io.resize(swapped, (20, 15)), io.resize(values, (20, 15)))
 
@@ -449,7 +452,7 @@ def test_search_into_a_closed_pipe_ends_quietly(photos):
     """`imgsim search ... | head -1`: the reader goes away before the results are written."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "imgsim_helpers.cli", "search", str(photos / "coins.png"), str(photos)],
+        [sys.executable, "-m", "imgsim_helpers.apps.cli", "search", str(photos / "coins.png"), str(photos)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO_ROOT, env=env,
     )
     process.stdout.close()  # like head -1 after its line, but before the first one: always broken

@@ -13,21 +13,21 @@ import numpy as np
 import pytest
 from skimage import data
 
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyInputError,
     ImageTypeError,
     InvalidImageError,
     InvalidParameterError,
 )
-from imgsim_helpers.fsim import fsim_phasepack_recipe
-from imgsim_helpers.histograms import (
+from imgsim_helpers.metrics.feature_similarity import fsim_phasepack_recipe
+from imgsim_helpers.metrics.histograms import (
     HISTOGRAM_METHODS,
     color_histogram,
     compare_histograms,
     pairwise_histogram_similarity,
 )
-from imgsim_helpers.methods import similarity
-from imgsim_helpers.ssim import ms_ssim, ssim, ssim_components, ssim_window
+from imgsim_helpers.metrics.structural_similarity import ms_ssim, ssim, ssim_components, ssim_window
+from imgsim_helpers.registry import similarity
 
 RNG = np.random.default_rng(15)
 SMALL = RNG.integers(0, 256, (16, 16, 3), dtype=np.uint8)
@@ -163,7 +163,7 @@ def test_phasepack_recipe_on_two_different_flat_images_is_finite():
 
 def test_train_siamese_names_the_layout_for_channels_last_images():
     pytest.importorskip("torch")
-    from imgsim_helpers.siamese import EmbeddingNet, train_siamese
+    from imgsim_helpers.learned.siamese import EmbeddingNet, train_siamese
 
     labels = np.repeat(np.arange(4), 4)
     images = RNG.integers(0, 256, (16, 16, 16, 3), dtype=np.uint8)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 import imgsim_helpers as h
-from imgsim_helpers.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNAVAILABLE, main
+from imgsim_helpers.apps.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNAVAILABLE, main
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def test_compare_one_method_json(gallery, capsys):
 
 
 def test_compare_all_marks_unavailable_methods(gallery, capsys, monkeypatch):
-    import imgsim_helpers.methods as methods
+    import imgsim_helpers.registry as methods
 
     def offline(**_):
         raise h.WeightsUnavailableError("CLIP weights not cached and no network")

@@ -14,9 +14,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 from skimage import data
 
-from imgsim_helpers import clip_study as cs
-from imgsim_helpers import embeddings as emb
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyInputError,
     ImageNotFoundError,
     ImageTypeError,
@@ -25,6 +23,8 @@ from imgsim_helpers.errors import (
     ShapeMismatchError,
     UnknownMethodError,
 )
+from imgsim_helpers.learned import embeddings as emb
+from imgsim_helpers.lessons import clip_study as cs
 
 
 @pytest.fixture(scope="module")

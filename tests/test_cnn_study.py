@@ -12,10 +12,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import cdist
 from skimage import data
 
-from imgsim_helpers import cnn_study as cs
-from imgsim_helpers import embeddings
-from imgsim_helpers.embeddings import embed_images, load_cnn
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyInputError,
     InvalidImageError,
     InvalidParameterError,
@@ -23,6 +20,9 @@ from imgsim_helpers.errors import (
     UnknownMethodError,
     WeightsUnavailableError,
 )
+from imgsim_helpers.learned import embeddings
+from imgsim_helpers.learned.embeddings import embed_images, load_cnn
+from imgsim_helpers.lessons import cnn_study as cs
 
 
 @pytest.fixture(scope="module")

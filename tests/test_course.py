@@ -5,9 +5,9 @@ import json
 import nbformat
 import pytest
 
-from imgsim_helpers import course
-from imgsim_helpers.course import COLAB_INSTALL_TAG
-from imgsim_helpers.errors import EmptyInputError, InvalidParameterError
+from imgsim_helpers.core.errors import EmptyInputError, InvalidParameterError
+from tools import run_course as course
+from tools.run_course import COLAB_INSTALL_TAG
 
 
 def test_notebooks_are_in_teaching_order_and_filterable():

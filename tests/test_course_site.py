@@ -13,9 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from imgsim_helpers import publish
-from imgsim_helpers.course import COLAB_INSTALL_TAG, course_notebooks
 from tools import course_site as site
+from tools import publish
+from tools.run_course import COLAB_INSTALL_TAG, course_notebooks
 
 REPO = publish.Repository("someone", "course")
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell

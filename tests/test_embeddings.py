@@ -12,9 +12,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 from skimage import data
 
-from imgsim_helpers import embeddings as emb
-from imgsim_helpers import weights as w
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     CheckpointError,
     EmptyInputError,
     ImageTypeError,
@@ -24,6 +22,8 @@ from imgsim_helpers.errors import (
     UnknownMethodError,
     WeightsUnavailableError,
 )
+from imgsim_helpers.learned import embeddings as emb
+from imgsim_helpers.learned import weights as w
 from tests.conftest import TINY_CLIP as TINY
 
 

@@ -17,8 +17,8 @@ import re
 import nbformat
 import pytest
 
-from imgsim_helpers.course import course_notebooks
 from tests.notebook_runs import executed_notebook
+from tools.run_course import course_notebooks
 
 pytestmark = pytest.mark.notebook
 

@@ -1,4 +1,4 @@
-"""Tests of imgsim_helpers.fsim: FeatureSIM.m parity, properties and bad input."""
+"""Tests of imgsim_helpers.metrics.feature_similarity: FeatureSIM.m parity, properties and bad input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 from skimage import data
 from skimage.filters import gaussian
 
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyImageError,
     ImageTooSmallError,
     ImageTypeError,
@@ -19,7 +19,8 @@ from imgsim_helpers.errors import (
     InvalidParameterError,
     ShapeMismatchError,
 )
-from imgsim_helpers.fsim import (
+from imgsim_helpers.images.io import load_image, to_gray
+from imgsim_helpers.metrics.feature_similarity import (
     LAMBDA,
     FSIMResult,
     _downsample,
@@ -32,7 +33,6 @@ from imgsim_helpers.fsim import (
     fsim_phasepack_recipe,
     gradient_magnitude,
 )
-from imgsim_helpers.io import load_image, to_gray
 
 # Printed by the authors' FeatureSIM.m (../shared/reference-iqa/README.md).
 GOLDHILL_FSIM = 0.89691

@@ -1,4 +1,4 @@
-"""Tests of the measurements behind notebook 03 (imgsim_helpers.fsim_study)."""
+"""Tests of the measurements behind notebook 03 (imgsim_helpers.lessons.fsim_study)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 from PIL import Image
 from skimage import data
 
-from imgsim_helpers import fsim_study as fs
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyInputError,
     ImageNotFoundError,
     InvalidParameterError,
     ShapeMismatchError,
     UnknownMethodError,
 )
-from imgsim_helpers.fsim import fsim, fsim_phasepack_recipe
-from imgsim_helpers.transforms import TRANSFORMS
+from imgsim_helpers.images.transforms import TRANSFORMS
+from imgsim_helpers.lessons import fsim_study as fs
+from imgsim_helpers.metrics.feature_similarity import fsim, fsim_phasepack_recipe
 
 matplotlib.use("Agg")
 
@@ -257,7 +257,7 @@ def test_reference_dir_order(monkeypatch, tmp_path):
     monkeypatch.delenv(fs.REFERENCE_ENV)
     assert fs.reference_dir() == fs.Path(fs.DEFAULT_REFERENCE_DIR)
     # the shared folder beside the checkout, whatever the working directory
-    assert fs.DEFAULT_REFERENCE_DIR == fs.Path(fs.__file__).resolve().parents[2] / "shared" / "reference-iqa"
+    assert fs.DEFAULT_REFERENCE_DIR == fs.Path(fs.__file__).resolve().parents[3] / "shared" / "reference-iqa"
 
 
 def test_matlab_values_are_the_published_ones():
@@ -472,8 +472,8 @@ def test_gallery_saving_scores_both_ways_equally_and_counts_phase_congruency():
     assert saving["pc_maps_per_pair"] == 6
     assert saving["pc_maps_via_features"] == 4
     assert all(saving[k] > 0 for k in saving if k.endswith("_ms_per_pair"))
-    import imgsim_helpers.fsim  # noqa: F401  (the counter restores the routine it wrapped)
+    import imgsim_helpers.metrics.feature_similarity  # noqa: F401  (the counter restores the routine it wrapped)
 
-    assert sys.modules["imgsim_helpers.fsim"].phase_congruency_stack.__module__ == "imgsim_helpers.phase_congruency"
+    assert sys.modules["imgsim_helpers.metrics.feature_similarity"].phase_congruency_stack.__module__ == "imgsim_helpers.metrics.log_gabor"
     with pytest.raises(EmptyInputError):
         fs.gallery_saving(query, [])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from imgsim_helpers import glyphs
-from imgsim_helpers.errors import EmptyInputError, InvalidParameterError
+from imgsim_helpers.core.errors import EmptyInputError, InvalidParameterError
+from imgsim_helpers.lessons import glyphs
 
 
 @pytest.fixture(scope="module")

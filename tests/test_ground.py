@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import imgsim_helpers as h
-from imgsim_helpers.claims import ClaimRecorder, load_claims, smoke_default
-from imgsim_helpers.errors import ExpectedErrorNotRaised, ImgSimError, InvalidParameterError
+from imgsim_helpers.core.errors import ExpectedErrorNotRaised, ImgSimError, InvalidParameterError
+from imgsim_helpers.lessons.claims import ClaimRecorder, load_claims, smoke_default
 
 
 def test_errors_are_also_builtin_exceptions():
@@ -75,7 +75,7 @@ def test_resolve_device():
 
 
 def test_cuda_request_without_a_gpu_is_a_clear_error(monkeypatch):
-    import imgsim_helpers.device as device
+    import imgsim_helpers.core.device as device
 
     monkeypatch.setattr(device, "_cuda_available", lambda: False)
     with pytest.raises(h.DeviceUnavailableError, match="auto"):
@@ -106,7 +106,7 @@ def test_functions_named_like_their_modules_stay_callable():
     import subprocess
     import sys
 
-    code = ("import imgsim_helpers.fsim, imgsim_helpers.ssim, imgsim_helpers.surf, imgsim_helpers.phase_congruency\n"
+    code = ("import imgsim_helpers.metrics.feature_similarity, imgsim_helpers.metrics.structural_similarity, imgsim_helpers.metrics.surf_detector, imgsim_helpers.metrics.log_gabor\n"
             "import imgsim_helpers as h\n"
             "print(all(callable(f) for f in (h.fsim, h.ssim, h.surf, h.phase_congruency)))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "True"

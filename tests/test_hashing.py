@@ -8,13 +8,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import imgsim_helpers as h
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     DescriptorMismatchError,
     EmptyInputError,
     InvalidParameterError,
     UnknownMethodError,
 )
-from imgsim_helpers.hashing import (
+from imgsim_helpers.images.transforms import apply_transform
+from imgsim_helpers.metrics.hashing import (
     HASH_NAMES,
     hamming_distance,
     hash_images,
@@ -26,8 +27,7 @@ from imgsim_helpers.hashing import (
     phash_steps,
     to_pil,
 )
-from imgsim_helpers.methods import METHOD_NAMES, build_method
-from imgsim_helpers.transforms import apply_transform
+from imgsim_helpers.registry import METHOD_NAMES, build_method
 
 COURSE = {name: h.course_image(name, max_side=160) for name in h.list_course_images() if name != "chelsea_exif"}
 CHANGES = [("jpeg", 30), ("rotate", 5), ("noise", 10), ("brightness", 40), ("crop", 0.2), ("blur", 2), ("flip", 1)]

@@ -8,13 +8,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import imgsim_helpers as h
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyInputError,
     InvalidParameterError,
     ShapeMismatchError,
     UnknownMethodError,
 )
-from imgsim_helpers.histograms import HISTOGRAM_METHODS
+from imgsim_helpers.metrics import histograms as histograms_module
+from imgsim_helpers.metrics.histograms import HISTOGRAM_METHODS
 
 GALLERY = h.course_gallery(max_side=64)
 HISTS = [h.color_histogram(image, bins=6) for image in GALLERY.values()]
@@ -80,15 +81,15 @@ def _histogram_sets():
 
 
 REFERENCES = {
-    "intersection": h.histograms.intersection_reference,
-    "chi_square_alt": h.histograms.chi_square_alt_reference,
+    "intersection": histograms_module.intersection_reference,
+    "chi_square_alt": histograms_module.chi_square_alt_reference,
 }
 
 
 @pytest.mark.parametrize("method", sorted(REFERENCES))
 @pytest.mark.parametrize("route", ["chosen", "all dense", "all sparse"])
 def test_fast_elementwise_path_equals_the_reference_formula(method, route, monkeypatch):
-    module = h.histograms
+    module = histograms_module
     share = {"chosen": module._DENSE_SHARE[method], "all dense": -1.0, "all sparse": 2.0}[route]
     monkeypatch.setitem(module._DENSE_SHARE, method, share)
     monkeypatch.setattr(module, "_CHI2_BLOCK", 7)  # several blocks, one of them short
@@ -104,7 +105,7 @@ def test_fast_elementwise_path_equals_the_reference_formula(method, route, monke
 def test_chi_square_threads_do_not_change_the_values(monkeypatch):
     hists = _histogram_sets()["noise"]
     many = h.pairwise_histogram_similarity(hists, method="chi_square_alt")
-    monkeypatch.setattr(h.histograms, "MAX_THREADS", 1)
+    monkeypatch.setattr(histograms_module, "MAX_THREADS", 1)
     assert np.array_equal(h.pairwise_histogram_similarity(hists, method="chi_square_alt"), many)
 
 

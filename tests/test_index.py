@@ -6,8 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from imgsim_helpers.embeddings import top_k
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmbeddingMismatchError,
     EmptyInputError,
     IndexFormatError,
@@ -15,7 +14,8 @@ from imgsim_helpers.errors import (
     InvalidParameterError,
     UnknownMethodError,
 )
-from imgsim_helpers.index import (
+from imgsim_helpers.learned.embeddings import top_k
+from imgsim_helpers.scale.index import (
     as_hash_codes,
     build_hash_index,
     build_index,

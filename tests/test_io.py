@@ -10,7 +10,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 import imgsim_helpers as h
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyImageError,
     ImageLoadError,
     ImageNotFoundError,
@@ -136,7 +136,7 @@ def test_course_files_load():
     assert h.load_image(h.course_path("camera_16bit"), mode="gray").dtype == np.uint8
 
 
-# ----------------------------------------------------------------------------- validate_image and conversions
+# ----------------------------------------------------------------------------- check_image and conversions
 
 
 @pytest.mark.parametrize(
@@ -156,18 +156,18 @@ def test_course_files_load():
 )
 def test_validate_image_rejects(bad, error):
     with pytest.raises(error):
-        h.validate_image(bad)
+        h.check_image(bad)
 
 
 def test_validate_image_min_size_and_channel_squeeze():
     with pytest.raises(ImageTooSmallError, match="at least 7×7"):
-        h.validate_image(np.zeros((5, 9), np.uint8), min_size=7)
-    assert h.validate_image(np.zeros((3, 3, 1), np.uint8)).shape == (3, 3)
+        h.check_image(np.zeros((5, 9), np.uint8), min_size=7)
+    assert h.check_image(np.zeros((3, 3, 1), np.uint8)).shape == (3, 3)
 
 
 def test_pil_image_gets_a_hint():
     with pytest.raises(ImageTypeError, match="np.asarray"):
-        h.validate_image(Image.new("RGB", (2, 2)))
+        h.check_image(Image.new("RGB", (2, 2)))
 
 
 def test_float_out_of_range_is_rejected_with_a_hint():

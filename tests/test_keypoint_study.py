@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage import data
 
-from imgsim_helpers import keypoint_study as ks
-from imgsim_helpers.errors import EmptyInputError, InvalidParameterError, UnknownMethodError
-from imgsim_helpers.io import to_gray
-from imgsim_helpers.keypoints import detect_and_describe, project
+from imgsim_helpers.core.errors import EmptyInputError, InvalidParameterError, UnknownMethodError
+from imgsim_helpers.images.io import to_gray
+from imgsim_helpers.lessons import keypoint_study as ks
+from imgsim_helpers.metrics.keypoints import detect_and_describe, project
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyImageError,
     ImageTooSmallError,
     ImageTypeError,
@@ -15,7 +15,7 @@ from imgsim_helpers.errors import (
     InvalidParameterError,
     UnknownMethodError,
 )
-from imgsim_helpers.keypoints import (
+from imgsim_helpers.metrics.keypoints import (
     METHODS,
     DescriptorMismatchError,
     Features,
@@ -119,7 +119,7 @@ def test_gray_rgb_and_float_inputs_are_accepted(astronaut, method):
 
 
 def test_rgb_is_converted_in_rgb_order_not_bgr(astronaut):
-    from imgsim_helpers.io import to_gray
+    from imgsim_helpers.images.io import to_gray
 
     f = detect_and_describe(astronaut, method="orb", max_features=300)
     g = detect_and_describe(to_gray(astronaut), method="orb", max_features=300)

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 
 import imgsim_helpers as h
-from imgsim_helpers.errors import EmptyInputError, InvalidParameterError, UnknownMethodError
-from imgsim_helpers.methods import METHOD_NAMES, build_method
-from imgsim_helpers.retrieval import (
+from imgsim_helpers.apps.retrieval import (
     build_benchmark,
     evaluate,
     main,
@@ -17,6 +15,8 @@ from imgsim_helpers.retrieval import (
     run_methods,
     summarise,
 )
+from imgsim_helpers.core.errors import EmptyInputError, InvalidParameterError, UnknownMethodError
+from imgsim_helpers.registry import METHOD_NAMES, build_method
 
 CHEAP = ["histogram_rgb", "histogram_hsv", "ssim", "ms_ssim", "fsim", "sift", "orb"]
 A = h.course_image("astronaut", max_side=96)
@@ -81,7 +81,7 @@ def test_a_failing_image_is_reported_not_fatal():
 
 
 def test_unavailable_weights_are_marked(monkeypatch):
-    import imgsim_helpers.methods as methods
+    import imgsim_helpers.registry as methods
 
     def offline(**_):
         raise h.WeightsUnavailableError("no network and nothing cached")
@@ -95,7 +95,7 @@ def test_unavailable_weights_are_marked(monkeypatch):
 def test_writing_outputs_keeps_the_matplotlib_backend(tmp_path):
     import matplotlib
 
-    from imgsim_helpers.retrieval import write_outputs
+    from imgsim_helpers.apps.retrieval import write_outputs
 
     before = matplotlib.get_backend()
     rows = run_benchmark(["histogram_rgb"], smoke=True, progress=False, families=["flip"])
@@ -117,7 +117,7 @@ def test_command_line_writes_csv_and_plots(tmp_path, capsys):
 
 
 def test_best_per_family_keeps_ties():
-    from imgsim_helpers.retrieval import best_per_family
+    from imgsim_helpers.apps.retrieval import best_per_family
 
     rows = [dict(method=m, family=f, status="ok", recall_at_1=r)
             for m, f, r in [("a", "x", 1.0), ("b", "x", 1.0), ("a", "y", 0.2), ("b", "y", 0.4)]]
@@ -137,7 +137,7 @@ def test_every_registered_method_is_a_known_name():
 
 
 def test_feature_sizes_and_comparison_work_follow_the_features():
-    from imgsim_helpers.retrieval import comparison_work, feature_size
+    from imgsim_helpers.apps.retrieval import comparison_work, feature_size
 
     bench = build_benchmark(smoke=True, families=["flip"], sources=["astronaut", "coffee"], distractors=[])
     results = {r.method: r for r in run_methods(["histogram_rgb", "ssim", "ms_ssim", "fsim", "sift", "orb"],
@@ -159,15 +159,15 @@ def test_feature_sizes_and_comparison_work_follow_the_features():
 
 
 def test_forward_flops_count_mobilenet_v2():
-    from imgsim_helpers.embeddings import load_cnn
-    from imgsim_helpers.retrieval import forward_flops
+    from imgsim_helpers.apps.retrieval import forward_flops
+    from imgsim_helpers.learned.embeddings import load_cnn
 
     flops = forward_flops(load_cnn("mobilenet_v2", device="cpu", fallback="random"))
     assert 5.5e8 < flops < 6.5e8  # MobileNetV2 at 224×224: about 300 million multiply-adds, 2 FLOPs each
 
 
 def test_recall_table_keeps_unavailable_rows_as_nan():
-    from imgsim_helpers.retrieval import recall_table
+    from imgsim_helpers.apps.retrieval import recall_table
 
     rows = run_benchmark(["histogram_rgb"], smoke=True, progress=False, families=["flip"])
     rows.append({**rows[-1], "method": "clip", "status": "unavailable: weights", "recall_at_1": float("nan")})
@@ -180,7 +180,7 @@ def test_recall_table_keeps_unavailable_rows_as_nan():
 def test_query_cost_grows_with_the_gallery_and_plots_log_log():
     import matplotlib.pyplot as plt
 
-    from imgsim_helpers.retrieval import GALLERY_SIZES, plot_query_cost, query_cost_seconds
+    from imgsim_helpers.apps.retrieval import GALLERY_SIZES, plot_query_cost, query_cost_seconds
 
     assert GALLERY_SIZES[0] == 1 and GALLERY_SIZES[-1] == 1_000_000
     cost = query_cost_seconds(5.0, 2.0)

@@ -19,9 +19,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import imgsim_helpers as h
-from imgsim_helpers.errors import EmptyInputError, InvalidParameterError
-from imgsim_helpers.methods import build_method
-from imgsim_helpers.near_duplicates import (
+from imgsim_helpers.core.errors import EmptyInputError, InvalidParameterError
+from imgsim_helpers.lessons.near_duplicates import (
     COPY_CHANGES,
     ChecksumMismatchError,
     DownloadUnavailableError,
@@ -41,6 +40,7 @@ from imgsim_helpers.near_duplicates import (
     threshold_at_precision,
     threshold_study,
 )
+from imgsim_helpers.registry import build_method
 
 SOURCES = ["astronaut", "camera", "coffee", "brick", "chelsea", "coins"]
 
@@ -151,7 +151,7 @@ def test_threshold_study_on_hashes(pairs):
 
 
 def test_pair_scores_failure_is_never_a_copy():
-    from imgsim_helpers.methods import SimilarityMethod
+    from imgsim_helpers.registry import SimilarityMethod
 
     pairs = build_pair_set(SOURCES[:4], max_side=48, negatives_per_pair=1, changes=COPY_CHANGES[:1])
     broken = pairs.first[0]

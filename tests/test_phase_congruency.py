@@ -1,4 +1,4 @@
-"""Tests of imgsim_helpers.phase_congruency (phasecong2 of FeatureSIM.m)."""
+"""Tests of imgsim_helpers.metrics.log_gabor (phasecong2 of FeatureSIM.m)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from skimage import data
 
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyImageError,
     ImageTooSmallError,
     ImageTypeError,
     InvalidImageError,
     InvalidParameterError,
 )
-from imgsim_helpers.phase_congruency import (
+from imgsim_helpers.metrics.log_gabor import (
     MIN_SIZE,
     log_gabor_filters,
     phase_congruency,
@@ -140,7 +140,7 @@ def test_matches_literal_phasecong2_on_a_photo(camera_small):
 
 
 def test_result_does_not_depend_on_threads(camera_small, monkeypatch):
-    module = importlib.import_module("imgsim_helpers.phase_congruency")  # the package attribute is the function
+    module = importlib.import_module("imgsim_helpers.metrics.log_gabor")  # the package attribute is the function
 
     threaded = phase_congruency(camera_small)
     monkeypatch.setattr(module, "MAX_THREADS", 1)

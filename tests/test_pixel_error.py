@@ -10,14 +10,14 @@ from hypothesis.extra.numpy import arrays
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio
 
 import imgsim_helpers as h
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     ImageTypeError,
     InvalidImageError,
     InvalidParameterError,
     ShapeMismatchError,
 )
-from imgsim_helpers.methods import build_method
-from imgsim_helpers.pixel_error import MSE_FLOOR, mse, psnr, psnr_score
+from imgsim_helpers.metrics.pixel_error import MSE_FLOOR, mse, psnr, psnr_score
+from imgsim_helpers.registry import build_method
 
 ASTRONAUT = h.course_image("astronaut", max_side=96)
 NOISY = h.apply_transform(ASTRONAUT, "noise", 20, seed=0)

@@ -8,17 +8,17 @@ import types
 import nbformat
 import pytest
 
-from imgsim_helpers import publish
-from imgsim_helpers.course import COLAB_INSTALL_TAG, course_notebooks
-from imgsim_helpers.errors import InvalidParameterError
+from imgsim_helpers.core.errors import InvalidParameterError
 from tests.conftest import REPO_ROOT
+from tools import publish
+from tools.run_course import COLAB_INSTALL_TAG, course_notebooks
 
 REPO = publish.Repository("someone", "course")
 
 
 def test_committed_readme_and_notebooks_are_up_to_date_with_pyproject():
     stale = publish.publish(check=True)
-    assert not stale, f"run python -m imgsim_helpers.publish: {[p.name for p in stale]}"
+    assert not stale, f"run python -m tools.publish: {[p.name for p in stale]}"
 
 
 def test_links_open_the_notebook_on_the_configured_branch():

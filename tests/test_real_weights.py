@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from imgsim_helpers import embeddings as emb
+from imgsim_helpers.learned import embeddings as emb
 
 
 @pytest.fixture(scope="module")

@@ -15,17 +15,17 @@ import pytest
 from PIL import Image
 
 import imgsim_helpers as h
-from imgsim_helpers.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNAVAILABLE, main
-from imgsim_helpers.errors import (
+from imgsim_helpers.apps.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_UNAVAILABLE, main
+from imgsim_helpers.core.errors import (
     EmbeddingMismatchError,
     EmptyInputError,
     ImageNotFoundError,
     IndexFormatError,
     InvalidParameterError,
 )
-from imgsim_helpers.hashing import image_hash
-from imgsim_helpers.index import as_hash_codes
-from imgsim_helpers.scale_pipeline import (
+from imgsim_helpers.metrics.hashing import image_hash
+from imgsim_helpers.scale.index import as_hash_codes
+from imgsim_helpers.scale.pipeline import (
     build_index_from_tables,
     embed_folder,
     embed_paths,
@@ -108,7 +108,7 @@ def test_the_rerun_keeps_earlier_rows_and_embeds_only_the_new_file(first_run, ca
 
 
 def test_the_embeddings_are_what_the_registry_method_gives(first_run, folder):
-    from imgsim_helpers.methods import build_method
+    from imgsim_helpers.registry import build_method
 
     method = build_method("mobilenet_v2", device="cpu")
     row = next(r for r in first_run["table"].to_pylist() if r["path"].endswith("coins.png"))
@@ -206,7 +206,7 @@ def test_embed_bad_inputs(tmp_path, folder, monkeypatch):
     with pytest.raises(InvalidParameterError, match="not one embedding vector"):
         embed_folder(folder, tmp_path / "e.parquet", method="histogram_rgb")
 
-    import imgsim_helpers.methods as methods
+    import imgsim_helpers.registry as methods
 
     def offline(**_):
         raise h.WeightsUnavailableError("VGG16 weights not cached and no network")

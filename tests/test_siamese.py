@@ -8,13 +8,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgsim_helpers import siamese as S
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyInputError,
     InvalidParameterError,
     ShapeMismatchError,
     UnknownMethodError,
 )
+from imgsim_helpers.learned import siamese as S
 
 label_arrays = st.lists(st.integers(0, 5), min_size=4, max_size=40).filter(
     lambda xs: len(set(xs)) >= 2 and max(xs.count(v) for v in set(xs)) >= 2

@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from imgsim_helpers.course import course_notebooks
 from tests.notebook_runs import executed_course
+from tools.run_course import course_notebooks
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -7,9 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from imgsim_helpers import slides
-from imgsim_helpers.course import course_notebooks
 from tests.conftest import REPO_ROOT
+from tools import slides
+from tools.run_course import course_notebooks
 
 ASSETS_CACHE = REPO_ROOT / "build" / "slide-assets"
 

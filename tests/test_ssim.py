@@ -1,4 +1,4 @@
-"""Tests of imgsim_helpers.ssim: MATLAB reference values, parity with scikit-image
+"""Tests of imgsim_helpers.metrics.structural_similarity: MATLAB reference values, parity with scikit-image
 and piq, bad input, and properties (identity, symmetry, bounds, monotonicity)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 from skimage import data
 from skimage.metrics import structural_similarity
 
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyImageError,
     ImageTooSmallError,
     ImageTypeError,
@@ -24,10 +24,16 @@ from imgsim_helpers.errors import (
     ShapeMismatchError,
     UnknownMethodError,
 )
-from imgsim_helpers.io import load_image
-from imgsim_helpers.ssim import MS_SSIM_WEIGHTS, ms_ssim, ssim, ssim_components, ssim_window
+from imgsim_helpers.images.io import load_image
+from imgsim_helpers.metrics.structural_similarity import (
+    MS_SSIM_WEIGHTS,
+    ms_ssim,
+    ssim,
+    ssim_components,
+    ssim_window,
+)
 
-ssim_module = importlib.import_module("imgsim_helpers.ssim")  # the package attribute is the function
+ssim_module = importlib.import_module("imgsim_helpers.metrics.structural_similarity")  # the package attribute is the function
 
 # The IPOL imdiff value scikit-image tests against (only to 1.5e-3 there).
 IPOL_CAMERA = 0.357959091663361

@@ -1,4 +1,4 @@
-"""Tests of imgsim_helpers.ssim_drawbacks: sweeps, foreground-only SSIM, letterboxing."""
+"""Tests of imgsim_helpers.lessons.ssim_drawbacks: sweeps, foreground-only SSIM, letterboxing."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from hypothesis.extra.numpy import arrays
 from numpy.lib.stride_tricks import sliding_window_view
 from skimage import data
 
-import imgsim_helpers.ssim_drawbacks as drawbacks_module
-from imgsim_helpers.errors import (
+import imgsim_helpers.lessons.ssim_drawbacks as drawbacks_module
+from imgsim_helpers.core.errors import (
     EmptyInputError,
     ImageTooSmallError,
     InvalidImageError,
@@ -22,16 +22,16 @@ from imgsim_helpers.errors import (
     ShapeMismatchError,
     UnknownMethodError,
 )
-from imgsim_helpers.histograms import histogram_similarity
-from imgsim_helpers.io import composite_alpha
-from imgsim_helpers.ssim import ssim
-from imgsim_helpers.ssim_drawbacks import (
+from imgsim_helpers.images.io import composite_alpha
+from imgsim_helpers.lessons.ssim_drawbacks import (
     letterbox,
     masked_ssim,
     plot_sweeps,
     sweep_transforms,
     window_mask,
 )
+from imgsim_helpers.metrics.histograms import histogram_similarity
+from imgsim_helpers.metrics.structural_similarity import ssim
 
 matplotlib.use("Agg")
 
@@ -310,8 +310,8 @@ def test_letterbox_rgba_and_errors():
 
 @pytest.mark.parametrize("transform, low, high", [("noise", 0, 60), ("blur", 0, 20), ("contrast", 1.0, 0.3), ("brightness", 0, 100)])
 def test_match_mse_lands_near_the_target(camera, transform, low, high):
-    from imgsim_helpers.pixel_error import mse
-    from imgsim_helpers.transforms import apply_transform
+    from imgsim_helpers.images.transforms import apply_transform
+    from imgsim_helpers.metrics.pixel_error import mse
 
     matched = drawbacks_module.match_mse(camera, transform, 400.0, low=low, high=high, seed=3)
     assert matched.transform == transform

@@ -11,14 +11,14 @@ from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 from skimage import data
 
-from imgsim_helpers.errors import (
+from imgsim_helpers.core.errors import (
     EmptyImageError,
     ImageTooSmallError,
     ImageTypeError,
     InvalidImageError,
     InvalidParameterError,
 )
-from imgsim_helpers.surf import (
+from imgsim_helpers.metrics.surf_detector import (
     DEFAULT_HESSIAN_THRESHOLD,
     DXY_WEIGHT,
     box_hessian,
@@ -313,7 +313,7 @@ def test_small_images_work_with_fewer_octaves():
 
 def test_integral_lookups_are_the_bilinear_area_integral():
     """The shared-corner lookups behind box means and Haar responses equal the plain formula."""
-    from imgsim_helpers.surf import _Integral
+    from imgsim_helpers.metrics.surf_detector import _Integral
 
     rng = np.random.default_rng(3)
     image = rng.random((40, 50))

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import imgsim_helpers as h
-from imgsim_helpers.errors import InvalidParameterError, UnknownMethodError
-from imgsim_helpers.transforms import TRANSFORMS, foreground_mask
+from imgsim_helpers.core.errors import InvalidParameterError, UnknownMethodError
+from imgsim_helpers.images.transforms import TRANSFORMS, foreground_mask
 
 IMAGE = h.course_image("astronaut", max_side=64)
 

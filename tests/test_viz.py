@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import imgsim_helpers as h
-from imgsim_helpers import viz
+from imgsim_helpers.images import viz
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from imgsim_helpers import viz
-from imgsim_helpers.errors import InvalidImageError, InvalidParameterError
-from imgsim_helpers.keypoints import detect_and_describe, keypoint_similarity
+from imgsim_helpers.core.errors import InvalidImageError, InvalidParameterError
+from imgsim_helpers.images import viz
+from imgsim_helpers.metrics.keypoints import detect_and_describe, keypoint_similarity
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import huggingface_hub.constants as hub_constants
 import pytest
 import torch
 
-from imgsim_helpers import weights as w
-from imgsim_helpers.errors import CheckpointError, WeightsUnavailableError
+from imgsim_helpers.core.errors import CheckpointError, WeightsUnavailableError
+from imgsim_helpers.learned import weights as w
 
 PAYLOAD = b"not really weights, but bytes with a known checksum"
 

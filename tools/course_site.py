@@ -31,16 +31,16 @@ from pathlib import Path
 import nbformat
 from papermill.execute import ERROR_MARKER_TAG, ERROR_MESSAGE_TEMPLATE
 
-from imgsim_helpers.course import COLAB_INSTALL_TAG, NOTEBOOK_DIR, course_notebooks
-from imgsim_helpers.errors import EmptyInputError
-from imgsim_helpers.publish import (
+from imgsim_helpers.core.errors import EmptyInputError
+from tools.publish import (
     README_END,
     README_START,
     Repository,
     configured_repository,
     strip_badges,
 )
-from imgsim_helpers.slides import NOTES_MARKER, fetch_npm_packages
+from tools.run_course import COLAB_INSTALL_TAG, NOTEBOOK_DIR, course_notebooks
+from tools.slides import NOTES_MARKER, fetch_npm_packages
 
 CHECKOUT = NOTEBOOK_DIR.parent
 ASSETS_CACHE = CHECKOUT / "build" / "site-assets"
@@ -203,7 +203,7 @@ def notebook_parameters(nb) -> dict:
                     try:
                         values[node.targets[0].id] = ast.literal_eval(node.value)
                     except ValueError:
-                        continue  # a call such as h.smoke_default(): papermill's value (below) says what ran
+                        continue  # a call such as smoke_default(): papermill's value (below) says what ran
             break
     values.update(nb.metadata.get("papermill", {}).get("parameters", {}))
     return values

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from imgsim_helpers import fsim_study as fs
+from imgsim_helpers.lessons import fsim_study as fs
 from tests.notebook_runs import smoke_claims
 
 pytestmark = pytest.mark.notebook

@@ -10,7 +10,7 @@ import importlib.util
 
 import pytest
 
-from imgsim_helpers.embeddings import CNN_LAYERS
+from imgsim_helpers.learned.embeddings import CNN_LAYERS
 from tests.notebook_runs import smoke_claims
 
 pytestmark = pytest.mark.notebook

@@ -7,7 +7,7 @@ comparison needs, a network's counted floating-point operations.
 
 import pytest
 
-from imgsim_helpers.methods import METHOD_NAMES
+from imgsim_helpers.registry import METHOD_NAMES
 from tests.notebook_runs import smoke_claims
 
 pytestmark = pytest.mark.notebook

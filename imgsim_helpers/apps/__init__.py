@@ -1,0 +1,1 @@
+"""What users run: the imgsim command line, the web app, the retrieval benchmark."""

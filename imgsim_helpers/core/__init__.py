@@ -1,0 +1,1 @@
+"""Ground floor: typed errors, the input-checking vocabulary, devices and threads."""

@@ -1,0 +1,197 @@
+"""The one input-checking vocabulary: each public function checks its inputs once, here.
+
+Every check returns the value in the form the code below it computes with (a native-order
+array, an ``int``, a ``float``, a ``bool``), so internal helpers take what is already valid
+and never check again. Messages say what was expected, what was given and how to fix it.
+
+>>> check_int(3, "win_size", low=3)
+3
+>>> check_real(0.5, "alpha", low=0, high=1)
+0.5
+>>> check_choice("gaussian", "window", ("gaussian", "uniform"))
+'gaussian'
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+from imgsim_helpers.core.errors import (
+    EmptyImageError,
+    ImageTooSmallError,
+    ImageTypeError,
+    InvalidImageError,
+    InvalidParameterError,
+    ShapeMismatchError,
+    UnknownMethodError,
+)
+
+# The nominal maximum of each integer image dtype; floats and bool are 0..1.
+INTEGER_RANGES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def check_int(value, name: str, *, low: int | None = None, high: int | None = None,
+              hint: str = "") -> int:
+    """``value`` as an ``int``, or :class:`InvalidParameterError` when it is not a whole number
+    in ``[low, high]`` (``True`` is not an integer here, nor is ``3.0``)."""
+    if not _is_integer(value) or (low is not None and value < low) or (high is not None and value > high):
+        bound = _bounds(low, high)
+        raise InvalidParameterError(f"{name} must be an integer{bound}; got {value!r}{_hint(hint)}")
+    return int(value)
+
+
+def check_real(value, name: str, *, low: float | None = None, high: float | None = None,
+               low_open: bool = False, hint: str = "") -> float:
+    """``value`` as a finite ``float`` in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
+    ok = _is_real(value) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
+        bound = _bounds(low, high, low_open=low_open)
+        raise InvalidParameterError(f"{name} must be a finite number{bound}; got {value!r}{_hint(hint)}")
+    return float(value)
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A random seed: a whole number in [0, 2**64) (what NumPy and torch both accept)."""
+    return check_int(seed, name, low=0, high=2**64 - 1)
+
+
+def check_flag(value, name: str) -> bool:
+    """``True`` or ``False`` only: ``"no"`` or ``None`` would otherwise be read silently."""
+    if not isinstance(value, bool | np.bool_):
+        raise InvalidParameterError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_choice(value, name: str, choices: Iterable[str]) -> str:
+    """``value`` when it is one of ``choices``, else :class:`UnknownMethodError` listing them."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise UnknownMethodError(name, value, choices)
+    return value
+
+
+def _bounds(low, high, *, low_open: bool = False) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}]"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" <= {high:g}"
+    return ""
+
+
+def _hint(hint: str) -> str:
+    return f" ({hint})" if hint else ""
+
+
+# --------------------------------------------------------------------------- images
+
+
+def check_image(image, *, name: str = "image", min_size: int = 1) -> np.ndarray:
+    """Check that ``image`` is an image array and return it as an ``ndarray``.
+
+    Accepted: 2-D gray or 3-D ``H×W×C`` with C in {1, 3, 4}; dtype ``uint8``, ``uint16``,
+    ``bool`` or floating point, finite. A trailing channel axis of size 1 is dropped;
+    non-native byte order is read by value; ``float16`` becomes ``float32`` and
+    ``longdouble`` ``float64`` (OpenCV has neither). Float ranges are not checked here:
+    functions that need [0, 1] call :func:`check_unit_range`.
+
+    Raises :class:`ImageTypeError` (not an array, unsupported dtype), :class:`EmptyImageError`,
+    :class:`ImageTooSmallError` (fewer than ``min_size`` rows or columns) or
+    :class:`InvalidImageError` (dimensions, channels, NaN/inf).
+
+    >>> check_image(np.zeros((4, 5, 3), np.uint8)).shape
+    (4, 5, 3)
+    """
+    if not isinstance(image, np.ndarray):
+        hint = " (convert a PIL image with np.asarray(img))" if hasattr(image, "getpixel") else ""
+        raise ImageTypeError(f"{name} must be a NumPy array; got {type(image).__name__}{hint}")
+    if not image.dtype.isnative:
+        image = image.astype(image.dtype.newbyteorder("="))
+    if image.dtype == np.float16:
+        image = image.astype(np.float32)
+    elif np.issubdtype(image.dtype, np.floating) and image.dtype.itemsize > 8:
+        image = image.astype(np.float64)
+    dtype = image.dtype
+    if not (dtype in INTEGER_RANGES or dtype == np.bool_ or np.issubdtype(dtype, np.floating)):
+        raise ImageTypeError(f"{name} has dtype {dtype}; expected uint8, uint16, bool or float "
+                             "(convert integers in 0..255 with .astype(np.uint8))")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise InvalidImageError(
+            f"{name} has shape {image.shape}; expected H×W (gray), H×W×3 (RGB) or H×W×4 (RGBA)")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise EmptyImageError(f"{name} is empty (shape {image.shape})")
+    if image.shape[0] < min_size or image.shape[1] < min_size:
+        raise ImageTooSmallError(f"{name} is {image.shape[0]}×{image.shape[1]} pixels; this needs "
+                                 f"at least {min_size}×{min_size}")
+    if np.issubdtype(dtype, np.floating) and not np.isfinite(image).all():
+        raise InvalidImageError(f"{name} contains NaN or infinite values; clean or clip it first")
+    return image
+
+
+def check_unit_range(image: np.ndarray, *, name: str = "image") -> np.ndarray:
+    """Raise :class:`InvalidImageError` unless a float image lies in [0, 1]; return it.
+
+    Integer and ``bool`` images pass (their range is their dtype's).
+
+    >>> check_unit_range(np.array([[0.0, 1.0]])).shape
+    (1, 2)
+    """
+    if np.issubdtype(image.dtype, np.floating) and image.size:
+        low, high = float(image.min()), float(image.max())
+        if low < 0.0 or high > 1.0:
+            raise InvalidImageError(
+                f"{name} is float with values in [{low:.4g}, {high:.4g}]; float images must lie "
+                "in [0, 1] (divide by 255 if they hold 0..255 values)")
+    return image
+
+
+def check_same_shape(image1: np.ndarray, image2: np.ndarray) -> None:
+    """Raise :class:`ShapeMismatchError` unless both arrays have the same shape."""
+    if image1.shape != image2.shape:
+        raise ShapeMismatchError(
+            f"the images have different shapes {image1.shape} and {image2.shape}; this metric "
+            "compares pixel by pixel, so make them equal first with "
+            "imgsim_helpers.align_pair(a, b, policy='resize' | 'crop' | 'pad')"
+            + (" and to_gray() for a gray/RGB pair" if image1.ndim != image2.ndim else ""))
+
+
+def check_pixel_pair(image1, image2, *, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two images a pixel-by-pixel ``metric`` can compare: valid, not RGBA, of one shape."""
+    a = check_image(image1, name="image1")
+    b = check_image(image2, name="image2")
+    for label, image in (("image1", a), ("image2", b)):
+        if image.ndim == 3 and image.shape[2] == 4:
+            raise InvalidImageError(
+                f"{label} is RGBA (shape {image.shape}); {metric} compares colour values and has "
+                "no rule for transparency. Composite it onto a background first with "
+                "imgsim_helpers.to_rgb(image, background=(255, 255, 255)), or drop the alpha "
+                "channel with image[..., :3] if it carries no information")
+    check_same_shape(a, b)
+    return a, b
+
+
+def value_range(image: np.ndarray) -> float:
+    """The nominal maximum of an image's dtype: 255 (uint8), 65535 (uint16), 1 (float, bool)."""
+    return INTEGER_RANGES.get(image.dtype, 1.0)

@@ -1,0 +1,1 @@
+"""Building blocks: loading and converting images, transforms, the course images, figures."""

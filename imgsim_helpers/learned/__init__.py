@@ -1,0 +1,1 @@
+"""Learned representations: CNN and CLIP embeddings, their weights, the Siamese head."""

@@ -1,0 +1,1 @@
+"""Hand-made similarity measures: pixel error, histograms, SSIM, FSIM, keypoints, SURF, hashes."""

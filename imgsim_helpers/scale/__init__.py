@@ -1,0 +1,1 @@
+"""Near duplicates at scale: FAISS indexes and the Ray Data embedding pipeline."""

@@ -2,8 +2,8 @@
 
 Inputs: scikit-image's astronaut (512×512 RGB) against a copy with Gaussian
 noise (σ = 20, seed 0); FeatureSIM.m would downsample both by 2 first. The
-values on the TID2013 pair I01 / i01_01_5 (whose MATLAB values are 0.93674
-and 0.92587) are printed too when ../shared/reference-iqa is present.
+values on the TID2013 pair I01 / i01_01_5 are printed too, with their distance to the
+MATLAB values that ../shared/reference-iqa/README.md records, when that folder is present.
 
 Peers:
 
@@ -45,7 +45,7 @@ import numpy as np
 
 from benchmarks.timing import best_time, peak_memory_mib, report
 from imgsim_helpers.images.io import load_image
-from imgsim_helpers.lessons.fsim_study import reference_dir
+from imgsim_helpers.lessons.reference_values import matlab_value, reference_dir
 from imgsim_helpers.metrics.feature_similarity import (
     downsample_factor,
     fsim,
@@ -60,7 +60,6 @@ pc_module = importlib.import_module("imgsim_helpers.metrics.log_gabor")  # the p
 REPEAT = 7
 REPEAT_SLOW = 2
 GALLERY_SIZE = 32
-MATLAB = {"fsim": 0.93674, "fsimc": 0.92587}
 
 
 def _pair() -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +155,8 @@ def _row(metric, peer, threads, fn, ours_value, ours_time, reference_value, repe
         "abs_diff_vs_ours": abs(value - ours_value),
         "I01_value": reference_value,
         "I01_abs_err_vs_MATLAB": (
-            abs(reference_value - MATLAB[metric]) if reference_value is not None else None
+            abs(reference_value - matlab_value("FSIMc" if metric == "fsimc" else "FSIM", "I01").value)
+            if reference_value is not None else None
         ),
         "peak_MiB": peak_memory_mib(fn),
         "rss_peak_MiB": rss,

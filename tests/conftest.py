@@ -10,8 +10,9 @@ import matplotlib
 import pytest
 from huggingface_hub import constants as hub_constants
 
+from imgsim_helpers.core.errors import ImageNotFoundError
 from imgsim_helpers.learned import weights as w
-from imgsim_helpers.lessons.fsim_study import REFERENCE_ENV, reference_dir
+from imgsim_helpers.lessons.reference_values import REFERENCE_ENV, readme_values, reference_dir
 
 matplotlib.use("Agg")
 
@@ -47,6 +48,18 @@ def reference_images() -> Path:
             "authors' test images)"
         )
     return folder
+
+
+@pytest.fixture(scope="session")
+def matlab_values(reference_images) -> dict[tuple[str, str], float]:
+    """``{(metric, pair): value}`` printed by FeatureSIM.m and ssim.m, read from the reference folder's README.
+
+    For example ``matlab_values["FSIMc", "I01"]``; skipped, saying why, without the folder or its README.
+    """
+    try:
+        return {(v.metric, v.pair): v.value for v in readme_values(reference_images)}
+    except ImageNotFoundError as missing:
+        pytest.skip(str(missing))
 
 
 # The Hugging Face hub's offline switches: the loaders turn the hub offline for the whole process

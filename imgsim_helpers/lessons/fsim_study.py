@@ -13,11 +13,10 @@
   :func:`imgsim_helpers.lessons.ssim_drawbacks.sweep_transforms`);
   :func:`unrelated_baseline` and :func:`rescale_to_baseline` put metrics with
   different scales on one axis (1 = identical, 0 = an unrelated photo).
-* Agreement with the authors' MATLAB code: :data:`MATLAB_VALUES`,
-  :func:`missing_reference_files` and :func:`matlab_agreement` recompute the
-  published values from the reference images (which live outside the
-  repository, in the folder named by ``IMGSIM_REFERENCE_DIR``);
-  :func:`readme_values` reads the values that folder's README records.
+* Agreement with the authors' MATLAB code: :func:`missing_reference_files`
+  and :func:`matlab_agreement` recompute the values that the reference
+  folder's README records (read by :mod:`imgsim_helpers.lessons.reference_values`)
+  from the reference images, which live outside the repository.
 * A gallery: :func:`gallery_saving` scores one image against several both
   per pair and through per-image features, counting phase-congruency maps.
 * The widely copied recipe: :func:`recipe_steps` walks from FeatureSIM.m
@@ -43,7 +42,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -69,6 +67,7 @@ from imgsim_helpers.images.io import (
     to_uint8,
 )
 from imgsim_helpers.images.transforms import apply_transform
+from imgsim_helpers.lessons.reference_values import REFERENCE_ENV, readme_values, reference_dir
 from imgsim_helpers.metrics.feature_similarity import (
     T1,
     T2,
@@ -84,15 +83,13 @@ from imgsim_helpers.metrics.log_gabor import MIN_SIZE, phase_congruency
 from imgsim_helpers.metrics.structural_similarity import ssim
 
 __all__ = [
-    "DEFAULT_REFERENCE_DIR",
     "EXPLORER_TRANSFORMS",
-    "MATLAB_VALUES",
     "RECIPE_STEPS",
     "REFERENCE_ENV",
+    "REFERENCE_PAIRS",
     "SMOKE_SWEEPS",
     "SWEEPS",
     "ExplorerResult",
-    "MatlabValue",
     "contrast_copy",
     "contrast_response",
     "edge_profiles",
@@ -103,7 +100,6 @@ __all__ = [
     "matlab_agreement",
     "missing_reference_files",
     "pc_by_gradient",
-    "readme_values",
     "step_fourier_phases",
     "phasepack_summed_pc",
     "plot_explorer",
@@ -616,101 +612,21 @@ class _PhaseCongruencyCounter:
 
 # --------------------------------------------------------------------------- MATLAB reference values
 
-#: Environment variable naming the folder that holds the reference images.
-REFERENCE_ENV = "IMGSIM_REFERENCE_DIR"
-#: Where to look when the variable is unset: the ``shared`` folder beside the checkout,
-#: anchored to this file so the answer does not depend on the working directory.
-DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[3] / "shared" / "reference-iqa"
-
-
-@dataclass(frozen=True)
-class MatlabValue:
-    """One value printed by the authors' FeatureSIM.m on a reference pair."""
-
-    pair: str
-    file1: str
-    file2: str
-    mode: str
-    metric: str
-    value: float
-
-
-#: The values FeatureSIM.m prints (see the reference folder's README).
-MATLAB_VALUES: tuple[MatlabValue, ...] = (
-    MatlabValue("goldhill", "goldhill.gif", "goldhill_jpeg.gif", "gray", "FSIM", 0.89691),
-    MatlabValue("I01", "I01.BMP", "i01_01_5.bmp", "rgb", "FSIM", 0.93674),
-    MatlabValue("I01", "I01.BMP", "i01_01_5.bmp", "rgb", "FSIMc", 0.92587),
-)
-
-
-def reference_dir(folder: str | os.PathLike | None = None) -> Path:
-    """The reference folder: ``folder`` if given, else ``$IMGSIM_REFERENCE_DIR``, else :data:`DEFAULT_REFERENCE_DIR`.
-
-    Examples
-    --------
-    >>> reference_dir("/data/iqa").as_posix()
-    '/data/iqa'
-    """
-    if folder is None or str(folder) == "":
-        folder = os.environ.get(REFERENCE_ENV) or DEFAULT_REFERENCE_DIR
-    return Path(folder)
+#: The reference pairs FeatureSIM.m's values are printed for: files and how FeatureSIM.m reads them.
+#: The values themselves are read from the reference folder's README (:mod:`~imgsim_helpers.lessons.reference_values`).
+REFERENCE_PAIRS = {"goldhill": ("goldhill.gif", "goldhill_jpeg.gif", "gray"), "I01": ("I01.BMP", "i01_01_5.bmp", "rgb")}
 
 
 def missing_reference_files(folder: str | os.PathLike) -> list[str]:
-    """The reference images that ``folder`` lacks (empty when all of :data:`MATLAB_VALUES` can be checked).
+    """The reference images that ``folder`` lacks (empty when every pair of :data:`REFERENCE_PAIRS` can be checked).
 
     Examples
     --------
     >>> missing_reference_files("/nonexistent")
     ['I01.BMP', 'goldhill.gif', 'goldhill_jpeg.gif', 'i01_01_5.bmp']
     """
-    names = sorted({name for row in MATLAB_VALUES for name in (row.file1, row.file2)})
+    names = sorted({name for file1, file2, _ in REFERENCE_PAIRS.values() for name in (file1, file2)})
     return [name for name in names if not (Path(folder) / name).is_file()]
-
-
-_README_ROW = re.compile(r"^\|\s*(FSIMc?),[^|]*\|\s*([\w.]+)\s+vs\s+([\w.]+)\s*\|\s*([0-9.]+)\s*\|\s*$")
-
-
-def readme_values(folder: str | os.PathLike) -> tuple[MatlabValue, ...]:
-    """The FSIM and FSIMc values that the reference folder's ``README.md`` says FeatureSIM.m printed.
-
-    Reads the rows of its table whose metric starts with ``FSIM,`` or
-    ``FSIMc,``: metric, pair of files, value. Tests compare against these,
-    so the values come from the reference folder, not from this repository.
-
-    Raises
-    ------
-    ImageNotFoundError
-        The folder has no ``README.md``, or it lists no FSIM value.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "README.md").write_text("| FSIM, `FeatureSIM.m` first output | a.gif vs b.gif | 0.5 |\\n")
-    >>> readme_values(folder)[0].pair, readme_values(folder)[0].value
-    ('a', 0.5)
-    """
-    readme = Path(folder) / "README.md"
-    if not readme.is_file():
-        raise ImageNotFoundError(f"no README.md in the reference folder {Path(folder).resolve()}; set {REFERENCE_ENV}")
-    values = []
-    for line in readme.read_text(encoding="utf-8").splitlines():
-        match = _README_ROW.match(line.strip())
-        if match:
-            metric, file1, file2, value = match.groups()
-            mode = "gray" if file1.lower().endswith(".gif") else "rgb"
-            values.append(MatlabValue(Path(file1).stem, file1, file2, mode, metric, float(value)))
-    if not values:
-        raise ImageNotFoundError(f"{readme} lists no FSIM value in its table")
-    return tuple(values)
-
-
-def _pair_row(pair: str) -> MatlabValue:
-    rows = {row.pair: row for row in MATLAB_VALUES}
-    if pair not in rows:
-        raise unknown_name("reference pair", pair, rows)
-    return rows[pair]
 
 
 def load_reference_pair(folder: str | os.PathLike, pair: str) -> tuple[np.ndarray, np.ndarray]:
@@ -721,24 +637,23 @@ def load_reference_pair(folder: str | os.PathLike, pair: str) -> tuple[np.ndarra
     ImageNotFoundError
         A file is missing; the message says which folder was searched and what it needs.
     UnknownMethodError
-        ``pair`` is not one of the pairs of :data:`MATLAB_VALUES`.
+        ``pair`` is not one of :data:`REFERENCE_PAIRS`.
     """
-    row = _pair_row(pair)
-    missing = [name for name in (row.file1, row.file2) if not (Path(folder) / name).is_file()]
+    if pair not in REFERENCE_PAIRS:
+        raise unknown_name("reference pair", pair, REFERENCE_PAIRS)
+    file1, file2, mode = REFERENCE_PAIRS[pair]
+    missing = [name for name in (file1, file2) if not (Path(folder) / name).is_file()]
     if missing:
         raise ImageNotFoundError(
             f"reference images {missing} not found in {Path(folder).resolve()}; set {REFERENCE_ENV} to the "
             "folder holding the FSIM authors' test images (goldhill.gif, goldhill_jpeg.gif) and TID2013's "
             "I01.BMP and i01_01_5.bmp"
         )
-    return (
-        load_image(Path(folder) / row.file1, mode=row.mode),
-        load_image(Path(folder) / row.file2, mode=row.mode),
-    )
+    return load_image(Path(folder) / file1, mode=mode), load_image(Path(folder) / file2, mode=mode)
 
 
 def matlab_agreement(folder: str | os.PathLike, *, precision: str = "single") -> list[dict]:
-    """Recompute every value of :data:`MATLAB_VALUES` with :func:`imgsim_helpers.metrics.feature_similarity.fsim`.
+    """Recompute every FSIM value the reference folder's README records with :func:`imgsim_helpers.metrics.feature_similarity.fsim`.
 
     Parameters
     ----------
@@ -756,11 +671,11 @@ def matlab_agreement(folder: str | os.PathLike, *, precision: str = "single") ->
     Raises
     ------
     ImageNotFoundError
-        A reference image is missing.
+        A reference image, or the README, is missing.
     """
     rows = []
     cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for row in MATLAB_VALUES:
+    for row in readme_values(folder, metrics=("FSIM", "FSIMc")):
         if row.pair not in cache:
             cache[row.pair] = load_reference_pair(folder, row.pair)
         a, b = cache[row.pair]

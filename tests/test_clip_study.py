@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import cv2
 import numpy as np
 import pytest
@@ -36,11 +34,6 @@ def tiny(tiny_clip_name):
 @pytest.fixture(scope="module")
 def photos():
     return {"chelsea": data.chelsea()[::4, ::4], "coffee": data.coffee()[::4, ::4], "rocket": data.rocket()[::4, ::4]}
-
-
-def test_doctests_run():
-    failures, _ = doctest.testmod(cs, optionflags=doctest.ELLIPSIS)
-    assert failures == 0
 
 
 unit_rows = arrays(np.float64, st.tuples(st.integers(2, 6), st.integers(2, 5)),

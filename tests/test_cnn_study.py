@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import cdist
@@ -33,11 +31,6 @@ def mobilenet():
 @pytest.fixture(scope="module")
 def cat():
     return data.chelsea()[::3, ::3].copy()  # 100 × 151
-
-
-def test_doctests_run():
-    failures, _ = doctest.testmod(cs, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert failures == 0
 
 
 # --------------------------------------------------------------------------- load_backbone
@@ -238,8 +231,7 @@ vectors = arrays(np.float64, st.tuples(st.integers(1, 5), st.just(6)), elements=
 def test_on_unit_vectors_distance_is_two_minus_two_cosine(q, g):
     q = q[np.linalg.norm(q, axis=1) > 1e-3]
     g = g[np.linalg.norm(g, axis=1) > 1e-3]
-    if len(q) == 0 or len(g) == 0:
-        return
+    assume(len(q) and len(g))  # hypothesis discards the example (a `return` would count it as passed)
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
     g = g / np.linalg.norm(g, axis=1, keepdims=True)
     result = cs.cosine_vs_euclidean(q, g)

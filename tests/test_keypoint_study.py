@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import types
 
 import cv2
@@ -21,11 +20,6 @@ from imgsim_helpers.metrics.keypoints import detect_and_describe, project
 @pytest.fixture(scope="module")
 def camera_small():
     return data.camera()[::4, ::4].copy()  # 128 × 128
-
-
-def test_doctests_run():
-    failures, _ = doctest.testmod(ks, optionflags=doctest.ELLIPSIS)
-    assert failures == 0
 
 
 def disc(radius: float, size: int = 128) -> np.ndarray:

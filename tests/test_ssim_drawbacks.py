@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import matplotlib
 import numpy as np
 import pytest
@@ -44,11 +42,6 @@ def small_rgb():
 @pytest.fixture(scope="module")
 def camera():
     return data.camera()[128:256, 128:256].copy()
-
-
-def test_doctests():
-    result = doctest.testmod(drawbacks_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
 
 
 # --------------------------------------------------------------------------- sweeps

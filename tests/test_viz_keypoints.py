@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -18,11 +16,6 @@ from imgsim_helpers.metrics.keypoints import detect_and_describe, keypoint_simil
 def _close():
     yield
     plt.close("all")
-
-
-def test_doctests_run():
-    failures, _ = doctest.testmod(viz, optionflags=doctest.ELLIPSIS)
-    assert failures == 0
 
 
 def test_draw_keypoints_circles_and_angles():

@@ -69,7 +69,10 @@ class Repository:
 def parse_repository(url: str, *, branch: str = BRANCH) -> Repository:
     """``https://github.com/OWNER/NAME`` (optionally ``.git``) → :class:`Repository`.
 
-    >>> parse_repository("https://github.com/someone/course.git").clone_url
+    >>> repository = parse_repository(" https://github.com/someone/course.git ")
+    >>> repository.owner, repository.name, repository.branch
+    ('someone', 'course', 'main')
+    >>> parse_repository("https://github.com/someone/course").clone_url
     'https://github.com/someone/course.git'
     """
     match = _GITHUB.match(url.strip())

@@ -21,12 +21,18 @@ SMOKE_ENV = "IMGSIM_SMOKE"
 
 
 def smoke_default() -> bool:
-    """The default of a notebook's ``SMOKE`` parameter: ``IMGSIM_SMOKE`` is ``1``/``true``.
+    """The default of a notebook's ``SMOKE`` parameter: ``IMGSIM_SMOKE`` is ``1``/``true``/``yes``/``on``.
 
-    Examples
-    --------
-    >>> isinstance(smoke_default(), bool)
+    >>> from unittest import mock
+    >>> with mock.patch.dict(os.environ, {SMOKE_ENV: " True "}):
+    ...     smoke_default()
     True
+    >>> with mock.patch.dict(os.environ, {SMOKE_ENV: "0"}):
+    ...     smoke_default()
+    False
+    >>> with mock.patch.dict(os.environ, clear=True):  # unset: full size
+    ...     smoke_default()
+    False
     """
     return os.environ.get(SMOKE_ENV, "0").strip().lower() in {"1", "true", "yes", "on"}
 

@@ -1,6 +1,7 @@
 """The benchmarks import, leave global torch state alone, and compare equal scores (timings are not tested)."""
 
 import importlib
+import json
 import pkgutil
 
 import pytest
@@ -57,3 +58,24 @@ def test_summary_table_is_made_from_the_json_files(tmp_path):
     assert len(rows) == 1 and rows[0]["ours vs peer"] == "1.50× SIFT's time"
     text = summary.write_summary(tmp_path)
     assert "| SURF detect+describe vs OpenCV SIFT, 512² gray |" in text
+
+
+def test_summary_rows_name_the_peer_and_carry_the_measured_ratio(tmp_path):
+    (tmp_path / "ssim.json").write_text(json.dumps([
+        {"method": "ssim", "implementation": "skimage", "ours_faster_x": 6.04, "max_abs_diff_vs_ours": 2e-16,
+         "ours_cv2_threads": 2},
+        {"method": "ms_ssim", "implementation": "piq float64", "ours_faster_x": 3.0, "max_abs_diff_vs_ours": 0.0,
+         "ours_cv2_threads": 2},
+    ]))
+    (tmp_path / "fsim_gallery.json").write_text(json.dumps([
+        {"implementation": "fsim per pair (imgsim_helpers)", "images": 3, "features_faster_x": 1.9,
+         "max_abs_diff_vs_per_pair": 0.0},
+        {"implementation": "fsim_features + fsim_compare (imgsim_helpers)", "images": 3, "features_faster_x": 1.0,
+         "max_abs_diff_vs_per_pair": 0.0},
+    ]))
+    rows = {row["what"].split(" (")[0]: row for row in summary.summary_rows(tmp_path)}
+    assert rows["`ssim` vs `skimage.metrics.structural_similarity`"]["ours vs peer"] == "6.0× faster"
+    assert rows["`ms_ssim` vs `piq.multi_scale_ssim`"]["values"] == "equal to 1e-16"  # 0 shown as below 1e-16
+    gallery = next(row for what, row in rows.items() if what.startswith("FSIM, one query"))
+    # the ratio of the other implementation to the features path, never the features path against itself
+    assert gallery["ours vs peer"] == "1.9× faster than fsim per pair"

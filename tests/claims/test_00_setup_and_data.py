@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.notebook_runs import smoke_claims
-
 pytestmark = pytest.mark.notebook
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("00_setup_and_data")
 
 
 def test_imread_fails_silently_where_load_image_raises(claims):

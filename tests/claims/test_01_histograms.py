@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.notebook_runs import smoke_claims
-
 pytestmark = pytest.mark.notebook
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("01_histograms")
 
 
 def test_histogram_equals_calchist(claims):

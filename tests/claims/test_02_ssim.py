@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.notebook_runs import smoke_claims
-
 pytestmark = pytest.mark.notebook
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("02_ssim")
 
 
 def at(claims, transform, strength, metric):

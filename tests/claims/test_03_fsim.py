@@ -8,17 +8,12 @@ import pytest
 
 from imgsim_helpers.core.errors import ImageNotFoundError
 from imgsim_helpers.lessons.reference_values import REFERENCE_ENV, readme_values, reference_dir
-from tests.notebook_runs import executed_notebook, smoke_claims
+from tests.notebook_runs import executed_notebook
 
 pytestmark = pytest.mark.notebook
 
 PHOTOMETRIC = [("brightness", 40), ("contrast", 0.6), ("noise", 20)]
 SSIMS = ("SSIM", "SSIM, downsampled")
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("03_fsim")
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.notebook_runs import smoke_claims
-
 pytestmark = pytest.mark.notebook
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("04_sift_surf")
 
 
 def test_hundreds_of_keypoints_and_a_full_scale_space(claims):

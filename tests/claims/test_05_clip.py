@@ -9,18 +9,11 @@ report — on a random-weights record.
 
 import pytest
 
-from tests.notebook_runs import smoke_claims
-
 pytestmark = pytest.mark.notebook
 
 # the loader decides it is offline before trying (environment switch or an unreachable host),
 # so it fails at once instead of retrying: its message names the reason, not a network error
 DECIDED_OFFLINE = ("offline mode is set in the environment", "cannot be reached (no network?)", "offline=True was passed")
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("05_clip")
 
 
 @pytest.fixture(scope="module")

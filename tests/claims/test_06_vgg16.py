@@ -11,16 +11,10 @@ import importlib.util
 import pytest
 
 from imgsim_helpers.learned.embeddings import CNN_LAYERS
-from tests.notebook_runs import smoke_claims
 
 pytestmark = pytest.mark.notebook
 
 GEOMETRY = ("crop", "rotate", "scale")
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("06_vgg16")
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.notebook_runs import smoke_claims
-
 pytestmark = pytest.mark.notebook
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("07_siamese")
 
 
 def test_glyph_set_has_many_distinct_classes(claims):

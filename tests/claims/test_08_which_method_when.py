@@ -8,7 +8,6 @@ comparison needs, a network's counted floating-point operations.
 import pytest
 
 from imgsim_helpers.registry import METHOD_NAMES
-from tests.notebook_runs import smoke_claims
 
 pytestmark = pytest.mark.notebook
 
@@ -16,11 +15,6 @@ LEARNED = {"mobilenet_v2", "vgg16", "clip", "siamese"}
 KEYPOINTS = {"sift", "surf", "orb", "akaze"}
 HASHES = {"ahash", "dhash", "phash", "whash"}  # notebook 09's perceptual hashes, when registered
 VECTORS = {"histogram_rgb", "histogram_hsv"} | LEARNED | HASHES
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("08_which_method_when")
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,9 @@ import math
 
 import pytest
 
-from tests.notebook_runs import smoke_claims
-
 pytestmark = pytest.mark.notebook
 
 HASHES = ("ahash", "dhash", "phash", "whash")
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return smoke_claims("09_near_duplicates_at_scale")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 from skimage import data
 from skimage.filters import gaussian
 
+from imgsim_helpers.core import checks
 from imgsim_helpers.core.errors import (
     EmptyImageError,
     ImageTooSmallError,
@@ -31,8 +33,12 @@ from imgsim_helpers.metrics.feature_similarity import (
     fsim_features,
     fsim_features_many,
     fsim_phasepack_recipe,
+    fsim_reference,
     gradient_magnitude,
 )
+from imgsim_helpers.metrics.log_gabor import to_intensity_255
+from imgsim_helpers.metrics.pixel_error import mse, psnr
+from imgsim_helpers.metrics.structural_similarity import ms_ssim, ssim
 
 # Printed by the authors' FeatureSIM.m (../shared/reference-iqa/README.md).
 GOLDHILL_FSIM = 0.89691
@@ -111,6 +117,37 @@ def test_tid2013_pairs_run_and_are_ordered(reference_images, name):
     colour_score = fsim(ref, dist, chromatic=True)
     assert 0.0 < colour_score <= gray_score <= 1.0
     assert fsim(dist, ref) == pytest.approx(gray_score, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- the reference definition
+
+
+@pytest.mark.parametrize(("chromatic", "crop"), [(False, np.s_[:400, :300]), (True, np.s_[:200, :216])])
+def test_fast_path_equals_the_reference(astronaut, chromatic, crop):
+    a = astronaut[crop]  # 400 rows: downsampled by 2; 200: not at all
+    b = _blurred(_noisy(a, 12), 1.0)
+    reference = fsim_reference(to_intensity_255(a), to_intensity_255(b), chromatic=chromatic)
+    assert fsim(a, b, chromatic=chromatic, precision="double") == pytest.approx(reference, abs=1e-10)
+    assert fsim(a, b, chromatic=chromatic) == pytest.approx(reference, abs=1e-6)
+
+
+def test_each_image_is_checked_once(astronaut, monkeypatch):
+    calls = []
+    original = checks.check_image
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("name"))
+        return original(*args, **kwargs)
+
+    for module in list(sys.modules.values()):  # every module that imported the name
+        if getattr(module, "__name__", "").startswith("imgsim_helpers") and getattr(module, "check_image", None) is original:
+            monkeypatch.setattr(module, "check_image", counting)
+    a = astronaut[:192, :192]
+    b = _noisy(a, 10)
+    for metric in (fsim, ssim, ms_ssim, mse, psnr, lambda x, y: fsim(x, y, chromatic=True, full=True)):
+        calls.clear()
+        metric(a, b)
+        assert sorted(calls) == ["image1", "image2"], metric
 
 
 # --------------------------------------------------------------------------- MATLAB building blocks

@@ -24,6 +24,7 @@ from imgsim_helpers.metrics.log_gabor import (
     MIN_SIZE,
     log_gabor_filters,
     phase_congruency,
+    phase_congruency_reference,
     phase_congruency_stack,
     to_intensity_255,
     yiq,
@@ -137,6 +138,15 @@ def test_matches_literal_phasecong2_on_a_photo(camera_small):
     literal = _phasecong2_literal(crop.astype(np.float64))
     np.testing.assert_allclose(phase_congruency(crop, precision="double"), literal, atol=1e-10)
     np.testing.assert_allclose(phase_congruency(crop), literal, atol=2e-5)
+
+
+@pytest.mark.parametrize("shape", [(32, 32), (33, 40)])
+def test_fast_path_equals_the_reference(camera_small, shape):
+    photo = camera_small[40 : 40 + shape[0], 30 : 30 + shape[1]].astype(np.float64)
+    reference = phase_congruency_reference(photo)
+    np.testing.assert_allclose(reference, _phasecong2_literal(photo), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(phase_congruency_stack(photo[None], precision="double")[0], reference, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(phase_congruency(photo / 255.0, precision="double"), reference, rtol=0, atol=1e-10)
 
 
 def test_result_does_not_depend_on_threads(camera_small, monkeypatch):

@@ -27,8 +27,10 @@ from imgsim_helpers.images.io import load_image
 from imgsim_helpers.metrics.structural_similarity import (
     MS_SSIM_WEIGHTS,
     ms_ssim,
+    ms_ssim_reference,
     ssim,
     ssim_components,
+    ssim_reference,
     ssim_window,
 )
 
@@ -122,24 +124,32 @@ def test_uniform_window_equals_skimage_box_on_the_valid_region(astronaut_pair):
         ((11, 11), np.uint16, "gaussian"),  # a single valid pixel
     ],
 )
-def test_fast_path_equals_the_reference_map(shape, dtype, window):
+def test_fast_path_equals_the_reference(shape, dtype, window):
     rng = np.random.default_rng(sum(shape))
     top = 1.0 if dtype == np.float64 else np.iinfo(dtype).max
     a = rng.random(shape) * top
     b = np.clip(a + rng.normal(0.0, 0.2 * top, shape), 0, top)
     a, b = a.astype(dtype), b.astype(dtype)
+    w = ssim_window(window=window)
+    channels = [(a, b)] if a.ndim == 2 else [(a[..., c], b[..., c]) for c in range(3)]
+    reference = np.mean([ssim_reference(x.astype(float), y.astype(float), data_range=top, window=w)
+                         for x, y in channels], axis=0)
+    score, full_map = ssim(a, b, window=window, full=True)
+    np.testing.assert_allclose(full_map, reference, rtol=0, atol=1e-10)
+    assert score == pytest.approx(float(reference.mean()), abs=1e-10)
+    cs_reference = ssim_reference(*(x.astype(float) for x in channels[0]), data_range=top, window=w, luminance=False)
     k = ssim_module._window_1d(window, 11, 1.5)
     c1, c2 = (0.01 * top) ** 2, (0.03 * top) ** 2
-    reference = ssim_module.ssim_map_reference(a.astype(float), b.astype(float), k, c1, c2)
-    ssim_map, cs_map = ssim_module._ssim_and_cs(a, b, k, c1, c2, need_cs=True)
-    np.testing.assert_allclose(ssim_map, reference, rtol=0, atol=1e-10)
-    mu_a, mu_b, e_aa, e_bb, e_ab = ssim_module._moments(a, b, k)
-    cs_reference = (2 * (e_ab - mu_a * mu_b) + c2) / (e_aa - mu_a**2 + e_bb - mu_b**2 + c2)
+    _, cs_map = ssim_module._ssim_and_cs(*channels[0], k, c1, c2, need_cs=True)
     np.testing.assert_allclose(cs_map, cs_reference, rtol=0, atol=1e-10)
-    score, full_map = ssim(a, b, window=window, full=True)
-    expected = reference.mean(axis=2) if reference.ndim == 3 else reference
-    np.testing.assert_allclose(full_map, expected, rtol=0, atol=1e-10)
-    assert score == pytest.approx(float(expected.mean()), abs=1e-10)
+
+
+@pytest.mark.parametrize("weights", [MS_SSIM_WEIGHTS, (0.3, 0.3, 0.4)])
+def test_ms_ssim_equals_the_reference(camera_pair, weights):
+    a, b = (x[:181, :203] for x in camera_pair)  # odd sizes: the mirrored edge of msssim.m
+    reference = ms_ssim_reference(a.astype(float), b.astype(float), weights=weights)
+    assert ms_ssim(a, b, weights=weights) == pytest.approx(reference, abs=1e-10)
+    assert ms_ssim(a, 255 - a) == ms_ssim_reference(a.astype(float), 255.0 - a) == 0.0
 
 
 def test_gaussian_window_is_matlab_fspecial():

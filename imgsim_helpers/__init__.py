@@ -75,8 +75,6 @@ _EXPORTS = {
         "detect_and_describe",
         "keypoint_similarity",
         "match_descriptors",
-        "matching_score",
-        "repeatability",
         "verify_matches",
     ],
     "metrics.surf_detector": ["integral_image", "surf"],
@@ -107,8 +105,6 @@ _EXPORTS = {
     "learned.siamese": [
         "EmbeddingHead",
         "EmbeddingNet",
-        "equal_error_rate",
-        "n_way_one_shot_accuracy",
         "roc_auc",
         "train_siamese",
         "triplet_loss",

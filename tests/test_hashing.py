@@ -111,7 +111,7 @@ def test_bad_input():
         image_hash(COURSE["astronaut"], "md5")
     with pytest.raises(InvalidParameterError, match="power of two"):
         image_hash(COURSE["astronaut"], "phash", hash_size=6)
-    with pytest.raises(InvalidParameterError, match="at least 2"):
+    with pytest.raises(InvalidParameterError, match=">= 2"):
         image_hash(COURSE["astronaut"], "phash", hash_size=True)
     with pytest.raises(DescriptorMismatchError, match="same kind"):
         hamming_distance(image_hash(COURSE["astronaut"], "phash"), image_hash(COURSE["astronaut"], "phash", hash_size=4))

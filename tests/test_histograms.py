@@ -80,26 +80,43 @@ def _histogram_sets():
     return {"sparse": np.stack(sparse), "noise": np.stack(noise), "hsv": np.stack(hsv)}
 
 
-REFERENCES = {
-    "intersection": histograms_module.intersection_reference,
-    "chi_square_alt": histograms_module.chi_square_alt_reference,
-}
+REFERENCES = histograms_module.REFERENCE_FORMULAS
+ELEMENTWISE = ("intersection", "chi_square_alt")
 
 
-@pytest.mark.parametrize("method", sorted(REFERENCES))
+def _assert_equals_reference(method, hists):
+    # Hellinger's outer square root turns a 1e-16 rounding of 1 - overlap into 1e-8: compare squares.
+    look = np.square if method in ("hellinger", "bhattacharyya") else np.asarray
+    reference = look(np.array([[REFERENCES[method](x, y) for y in hists] for x in hists]))
+    # chi-square and KL divide by small bins and reach 1e4: the bound is relative there
+    tolerance = {"rtol": 1e-10, "atol": 1e-10}
+    matrix = h.pairwise_histogram_similarity(hists, method=method)
+    np.testing.assert_allclose(look(matrix), reference, **tolerance)
+    rectangular = h.pairwise_histogram_similarity(hists[:9], hists[5:], method=method)
+    np.testing.assert_allclose(look(rectangular), reference[:9, 5:], **tolerance)
+    single = h.compare_histograms(hists[1], hists[2], method=method)
+    np.testing.assert_allclose(look(single), reference[1, 2], **tolerance)
+
+
+@pytest.mark.parametrize("method", ELEMENTWISE)
 @pytest.mark.parametrize("route", ["chosen", "all dense", "all sparse"])
 def test_fast_elementwise_path_equals_the_reference_formula(method, route, monkeypatch):
     module = histograms_module
     share = {"chosen": module._DENSE_SHARE[method], "all dense": -1.0, "all sparse": 2.0}[route]
     monkeypatch.setitem(module._DENSE_SHARE, method, share)
     monkeypatch.setattr(module, "_CHI2_BLOCK", 7)  # several blocks, one of them short
-    for name, hists in _histogram_sets().items():
-        hists = hists.astype(np.float64)
-        reference = np.array([[REFERENCES[method](x, y) for y in hists] for x in hists])
-        matrix = h.pairwise_histogram_similarity(hists, method=method)
-        assert np.abs(matrix - reference).max() < 1e-10, name
-        rectangular = h.pairwise_histogram_similarity(hists[:9], hists[5:], method=method)
-        assert np.abs(rectangular - reference[:9, 5:]).max() < 1e-10, name
+    for hists in _histogram_sets().values():
+        _assert_equals_reference(method, hists.astype(np.float64))
+
+
+@pytest.mark.parametrize("method", sorted(set(REFERENCES) - set(ELEMENTWISE)))
+def test_matrix_forms_equal_the_reference_formula(method):
+    for hists in _histogram_sets().values():
+        _assert_equals_reference(method, hists.astype(np.float64))
+
+
+def test_every_method_but_emd_has_a_reference_formula():
+    assert set(REFERENCES) == set(HISTOGRAM_METHODS) - {"emd"}
 
 
 def test_chi_square_threads_do_not_change_the_values(monkeypatch):

@@ -15,6 +15,7 @@ from imgsim_helpers.core.errors import (
     InvalidParameterError,
     UnknownMethodError,
 )
+from imgsim_helpers.lessons.keypoint_study import matching_score, repeatability
 from imgsim_helpers.metrics.keypoints import (
     METHODS,
     DescriptorMismatchError,
@@ -24,9 +25,8 @@ from imgsim_helpers.metrics.keypoints import (
     detect_and_describe,
     keypoint_similarity,
     match_descriptors,
-    matching_score,
     project,
-    repeatability,
+    ratio_test_reference,
     verify_matches,
 )
 
@@ -472,3 +472,14 @@ def test_evaluation_rejects_bad_arguments(features_by_method):
         repeatability(f, f, np.eye(3), overlap_error=1.5)
     with pytest.raises(InvalidParameterError):
         matching_score(f.xy, f, np.eye(3))
+
+
+@pytest.mark.parametrize("method", ["sift", "orb", "akaze"])
+@pytest.mark.parametrize("ratio", [0.6, 0.75, 0.9])
+def test_match_descriptors_equals_the_reference_ratio_test(camera, method, ratio):
+    f1 = detect_and_describe(camera, method=method, max_features=300)
+    f2 = detect_and_describe(warp(camera, similarity(camera.shape, 20, 0.9)), method=method, max_features=300)
+    fast = match_descriptors(f1, f2, ratio=ratio)
+    reference = ratio_test_reference(f1.descriptors, f2.descriptors, ratio)
+    assert len(fast) > 20
+    assert np.array_equal(fast.indices, reference)

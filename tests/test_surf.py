@@ -22,6 +22,7 @@ from imgsim_helpers.metrics.surf_detector import (
     DEFAULT_HESSIAN_THRESHOLD,
     DXY_WEIGHT,
     box_hessian,
+    box_hessian_reference,
     box_kernels,
     box_sum,
     filter_sizes,
@@ -122,15 +123,17 @@ def test_box_kernels_reject_sizes_that_are_not_three_times_odd(size):
 
 
 @pytest.mark.parametrize(("size", "step"), [(9, 1), (15, 2), (27, 4), (51, 8)])
-def test_box_hessian_equals_dense_correlation(camera, size, step):
+def test_box_hessian_equals_the_reference_formula(camera, size, step):
     crop = camera[100:260, 150:330]
     gray = crop / 255.0
     maps = box_hessian(crop, size, step=step)
     for kernel, got in zip(box_kernels(size), (maps.dxx, maps.dyy, maps.dxy), strict=True):
         # np.pad "reflect" (OpenCV's BORDER_REFLECT_101) is scipy's "mirror".
         expected = ndimage.correlate(gray, kernel, mode="mirror")[::step, ::step] / size**2
-        np.testing.assert_allclose(got, expected, atol=1e-10)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
     np.testing.assert_allclose(maps.determinant, maps.dxx * maps.dyy - (DXY_WEIGHT * maps.dxy) ** 2)
+    reference = box_hessian_reference(gray, size)[::step, ::step]
+    np.testing.assert_allclose(maps.determinant, reference, rtol=0, atol=1e-10)
     assert maps.sigma == pytest.approx(1.2 * size / 9)
 
 

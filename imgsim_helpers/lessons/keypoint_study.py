@@ -15,8 +15,8 @@
   :func:`corner_error` grade matches, the ratio test and a RANSAC estimate
   against it.
 * The detector comparison: :func:`detector_quality` measures repeatability
-  and matching score (Mikolajczyk et al. 2005, via
-  :func:`imgsim_helpers.metrics.keypoints.matching_score`) of several methods on the
+  and matching score (Mikolajczyk et al. 2005: :func:`repeatability`,
+  :func:`matching_score`) of several methods on the
   same images under the same known changes, :func:`summarise_quality`
   averages them, :func:`detection_times` times detection and description.
 * :func:`opencv_has_surf` says whether the installed OpenCV can create SURF.
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imgsim_helpers.core.checks import check_image
+from imgsim_helpers.core.checks import check_image, check_real
 from imgsim_helpers.core.errors import EmptyInputError, InvalidParameterError, unknown_name
 from imgsim_helpers.images.io import to_float, to_gray, to_uint8
 from imgsim_helpers.images.transforms import apply_transform
@@ -47,13 +47,14 @@ from imgsim_helpers.metrics.keypoints import (
     Matches,
     detect_and_describe,
     match_descriptors,
-    matching_score,
     project,
 )
 
 __all__ = [
     "DETECTOR_OPTIONS",
     "GEOMETRIC_CHANGES",
+    "MatchEvaluation",
+    "Repeatability",
     "N_FEATURES",
     "PHOTOMETRIC_CHANGES",
     "BoxFilterCosts",
@@ -70,8 +71,10 @@ __all__ = [
     "gaussian_hessian_determinant",
     "gaussian_scale_space",
     "gaussian_second_derivatives",
+    "matching_score",
     "opencv_has_surf",
     "ratio_sweep",
+    "repeatability",
     "scale_signature",
     "summarise_quality",
     "view_homography",
@@ -844,7 +847,7 @@ def detector_quality(
     says; each method detects and describes the original and every changed
     copy, keeping its strongest ``n_features`` keypoints (with ``options``,
     by default :data:`DETECTOR_OPTIONS`, so each can reach that many), and
-    :func:`imgsim_helpers.metrics.keypoints.matching_score` grades the pair under
+    :func:`matching_score` grades the pair under
     the known homography.
 
     Returns
@@ -959,3 +962,205 @@ def detection_times(
             detect_and_describe(gray, method=method, options=dict(options.get(method, {})))
             best[method] = min(best[method], time.perf_counter() - start)
     return {m: 1000.0 * s for m, s in best.items()}
+
+
+# --------------------------------------------------------------------------- detector evaluation
+# The protocol of Mikolajczyk et al. (IJCV 2005): repeatability and matching score of keypoints
+# on image pairs related by a known homography.
+
+
+def _local_scale(homography: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """sqrt(|det J|) of the homography at each point: how much it scales lengths there."""
+    h = homography
+    x, y = xy[:, 0], xy[:, 1]
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    u = h[0, 0] * x + h[0, 1] * y + h[0, 2]
+    v = h[1, 0] * x + h[1, 1] * y + h[1, 2]
+    j11, j12 = (h[0, 0] * w - u * h[2, 0]) / w**2, (h[0, 1] * w - u * h[2, 1]) / w**2
+    j21, j22 = (h[1, 0] * w - v * h[2, 0]) / w**2, (h[1, 1] * w - v * h[2, 1]) / w**2
+    return np.sqrt(np.abs(j11 * j22 - j12 * j21))
+
+
+def _circle_overlap_error(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
+    """1 - intersection / union of circles of radii r1, r2 whose centres are d apart."""
+    d, r1, r2 = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in (d, r1, r2)))
+    inter = np.zeros(d.shape)
+    inside = d <= np.abs(r1 - r2)
+    inter[inside] = np.pi * np.minimum(r1, r2)[inside] ** 2
+    part = ~inside & (d < r1 + r2)
+    if part.any():
+        dd, a, b = d[part], r1[part], r2[part]
+        alpha = np.arccos(np.clip((dd**2 + a**2 - b**2) / (2 * dd * a), -1, 1))
+        beta = np.arccos(np.clip((dd**2 + b**2 - a**2) / (2 * dd * b), -1, 1))
+        kite = 0.5 * np.sqrt(np.clip((-dd + a + b) * (dd + a - b) * (dd - a + b) * (dd + a + b), 0, None))
+        inter[part] = a**2 * alpha + b**2 * beta - kite
+    return 1.0 - inter / (np.pi * (r1**2 + r2**2) - inter)
+
+
+@dataclass(frozen=True, eq=False)
+class Repeatability:
+    """Detector repeatability under a known homography: ``value`` = ``n_correspondences / min(n1, n2)``.
+
+    ``n1``, ``n2`` count the keypoints whose circle lies inside both images; ``correspondences``
+    ``(K, 2)`` indexes the *full* keypoint sets.
+    """
+
+    value: float
+    n_correspondences: int
+    n1: int
+    n2: int
+    correspondences: np.ndarray
+
+    def __float__(self) -> float:
+        return self.value
+
+
+def _visible(xy: np.ndarray, radius: np.ndarray, shape) -> np.ndarray:
+    height, width = shape
+    return ((xy[:, 0] - radius >= -0.5) & (xy[:, 0] + radius <= width - 0.5)
+            & (xy[:, 1] - radius >= -0.5) & (xy[:, 1] + radius <= height - 0.5))
+
+
+def _check_protocol(features1, features2, homography, overlap_error, normalised_radius):
+    for name, f in (("features1", features1), ("features2", features2)):
+        if not isinstance(f, Features):
+            raise InvalidParameterError(f"{name} must be Features; got {type(f).__name__}")
+    h = np.asarray(homography, dtype=np.float64)
+    if h.shape != (3, 3) or not np.isfinite(h).all() or abs(np.linalg.det(h)) < 1e-12:
+        raise InvalidParameterError(f"homography must be an invertible, finite 3×3 matrix; got shape {h.shape}")
+    if check_real(overlap_error, "overlap_error", low=0, low_open=True) >= 1:
+        raise InvalidParameterError(f"overlap_error must be in (0, 1); got {overlap_error!r}")
+    return h, float(overlap_error), check_real(normalised_radius, "normalised_radius", low=0, low_open=True)
+
+
+def _geometry(features1: Features, features2: Features, h: np.ndarray, overlap_error: float,
+              normalised_radius: float):
+    """Visible keypoints of both images and every pair whose overlap error is below the limit."""
+    from scipy.spatial import cKDTree
+
+    # Image 2's circles seen in image 1: centre through H^-1, radius scaled by the local scale of
+    # H^-1 (exact for similarities; the equal-area circle for a perspective map).
+    h_inv = np.linalg.inv(h)
+    xy2_in1, r2_in1 = project(h_inv, features2.xy), features2.scale * _local_scale(h_inv, features2.xy)
+    xy1_in2, r1_in2 = project(h, features1.xy), features1.scale * _local_scale(h, features1.xy)
+    vis1 = (_visible(features1.xy, features1.scale, features1.image_shape)
+            & _visible(xy1_in2, r1_in2, features2.image_shape))
+    vis2 = (_visible(features2.xy, features2.scale, features2.image_shape)
+            & _visible(xy2_in1, r2_in1, features1.image_shape))
+    idx1, idx2 = np.nonzero(vis1)[0], np.nonzero(vis2)[0]
+    if not (len(idx1) and len(idx2)):
+        return vis1, vis2, np.zeros((0, 2), np.int64), np.zeros(0)
+    # Mikolajczyk et al. only compare regions closer than 4 radii.
+    near = cKDTree(xy2_in1[idx2]).query_ball_point(features1.xy[idx1], r=4.0 * features1.scale[idx1])
+    counts = np.fromiter((len(n) for n in near), np.int64, len(near))
+    if not counts.sum():
+        return vis1, vis2, np.zeros((0, 2), np.int64), np.zeros(0)
+    a = np.repeat(idx1, counts)
+    b = idx2[np.concatenate([np.asarray(n, np.int64) for n in near if n])]
+    d = np.linalg.norm(features1.xy[a] - xy2_in1[b], axis=1)
+    # The protocol's normalisation: both circles rescaled so that image 1's has radius 30 px
+    # (the centres' distance is not), so large and small regions are judged alike.
+    factor = normalised_radius / features1.scale[a]
+    err = _circle_overlap_error(d, np.full(len(a), normalised_radius), r2_in1[b] * factor)
+    good = err < overlap_error
+    return vis1, vis2, np.stack([a[good], b[good]], axis=1), err[good]
+
+
+def _one_to_one(pairs: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Greedy bipartite matching: pairs in order of increasing cost, each index used once."""
+    used1, used2, chosen = set(), set(), []
+    for k in np.argsort(cost, kind="stable"):
+        a, b = int(pairs[k, 0]), int(pairs[k, 1])
+        if a not in used1 and b not in used2:
+            used1.add(a)
+            used2.add(b)
+            chosen.append(k)
+    return pairs[np.asarray(chosen, np.int64)] if chosen else np.zeros((0, 2), np.int64)
+
+
+def _repeatability(vis1, vis2, pairs, errors) -> Repeatability:
+    n1, n2 = int(vis1.sum()), int(vis2.sum())
+    corr = _one_to_one(pairs, errors)
+    return Repeatability(float(len(corr) / min(n1, n2)) if min(n1, n2) else 0.0, len(corr), n1, n2, corr)
+
+
+def repeatability(features1: Features, features2: Features, homography, *, overlap_error: float = 0.4,
+                  normalised_radius: float = 30.0) -> Repeatability:
+    """The share of keypoints detected again after a known homography (Mikolajczyk et al. 2005).
+
+    Each keypoint is a circle of radius ``scale``; image 2's circles are mapped into image 1
+    through :math:`H^{-1}` (the paper uses ellipses; here the equal-area circle). Only keypoints
+    whose circle lies inside both images count. A pair corresponds when the overlap error
+    :math:`1 - |A \\cap B| / |A \\cup B|` is below ``overlap_error`` after both circles are
+    rescaled so that image 1's has radius ``normalised_radius``; pairs are made one-to-one
+    greedily, by increasing error. ``homography`` maps image-1 coordinates to image 2.
+
+    >>> from skimage.data import camera
+    >>> f = detect_and_describe(camera(), method="sift", max_features=300)
+    >>> r = repeatability(f, f, np.eye(3))
+    >>> r.value, r.n1 == r.n_correspondences
+    (1.0, True)
+    """
+    h, overlap_error, radius = _check_protocol(features1, features2, homography, overlap_error, normalised_radius)
+    return _repeatability(*_geometry(features1, features2, h, overlap_error, radius))
+
+
+@dataclass(frozen=True, eq=False)
+class MatchEvaluation:
+    """Descriptor quality under a known homography, from :func:`matching_score`.
+
+    ``matching_score`` correct mutual nearest neighbours / min(n1, n2); ``precision`` correct /
+    ratio-test matches; ``recall`` correct ratio-test matches / correspondences (at most 1);
+    the counts behind them, and the :class:`Repeatability`.
+    """
+
+    matching_score: float
+    precision: float
+    recall: float
+    repeatability: Repeatability
+    n_matches: int
+    n_correct: int
+    n_mutual: int
+    n_mutual_correct: int
+
+    def __float__(self) -> float:
+        return self.matching_score
+
+
+def matching_score(features1: Features, features2: Features, homography, *, ratio: float = 0.8,
+                   overlap_error: float = 0.4, normalised_radius: float = 30.0) -> MatchEvaluation:
+    """Matching score, precision and recall of descriptor matches under a known homography.
+
+    Only keypoints inside the common region take part (as in :func:`repeatability`); a match is
+    *correct* when its two keypoints correspond geometrically. The matching score (Mikolajczyk et
+    al. 2005) counts correct mutual nearest neighbours over min(n1, n2): how many regions a
+    detector *and* descriptor together let you match. Precision and recall grade the ratio test
+    at ``ratio``.
+
+    >>> from skimage.data import camera
+    >>> f = detect_and_describe(camera(), method="orb", max_features=300)
+    >>> e = matching_score(f, f, np.eye(3))
+    >>> e.matching_score, e.precision
+    (1.0, 1.0)
+    """
+    h, overlap_error, radius = _check_protocol(features1, features2, homography, overlap_error, normalised_radius)
+    ratio = check_real(ratio, "ratio", low=0, high=1, low_open=True)
+    vis1, vis2, pairs, errors = _geometry(features1, features2, h, overlap_error, radius)
+    rep = _repeatability(vis1, vis2, pairs, errors)
+    idx1, idx2 = np.nonzero(vis1)[0], np.nonzero(vis2)[0]
+    good = {(int(a), int(b)) for a, b in pairs}
+
+    def correct(m: Matches) -> int:
+        return sum((int(idx1[a]), int(idx2[b])) in good for a, b in m.indices)
+
+    d1, d2 = features1.descriptors[idx1], features2.descriptors[idx2]
+    ratio_matches = match_descriptors(d1, d2, ratio=ratio)
+    mutual = match_descriptors(d1, d2, ratio=1.0, cross_check=True)
+    n_correct, n_mutual_correct = correct(ratio_matches), correct(mutual)
+    denominator = min(rep.n1, rep.n2)
+    return MatchEvaluation(
+        float(n_mutual_correct / denominator) if denominator else 0.0,
+        float(n_correct / len(ratio_matches)) if len(ratio_matches) else 0.0,
+        float(min(1.0, n_correct / rep.n_correspondences)) if rep.n_correspondences else 0.0,
+        rep, len(ratio_matches), n_correct, len(mutual), n_mutual_correct,
+    )

@@ -20,29 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser_server import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM, keep_local
 from tests.conftest import REPO_ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_S = 90.0  # a cold start imports Gradio and the package (seconds on a busy laptop)
 COMPARE_MS = 90_000  # the first comparison also loads MobileNetV2
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.is_file(),
-        reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run the browser test",
-    ),
-]
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 
@@ -122,15 +106,6 @@ def files(tmp_path_factory):
 @pytest.fixture
 def page(server, tmp_path):
     """A page of the app in a fresh headless Chromium profile; fails the test if it reaches out."""
-    outside = []
-
-    def only_local(route):
-        if route.request.url.startswith(server):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
@@ -138,7 +113,7 @@ def page(server, tmp_path):
         try:
             page = context.new_page()
             page.set_default_timeout(30_000)
-            page.route("**/*", only_local)
+            outside = keep_local(page, server)
             page.goto(server)
             page.wait_for_selector("#compare")
             yield page

@@ -3,14 +3,11 @@
 The downloader is tested against an HTTP server this file starts on 127.0.0.1; no other network.
 """
 
-import functools
 import hashlib
-import http.server
 import io
 import math
 import socket
 import tarfile
-import threading
 
 import numpy as np
 import pytest
@@ -26,6 +23,8 @@ from imgsim_helpers.lessons.near_duplicates import (
     DownloadUnavailableError,
     RemoteFile,
     apply_change,
+    benchmark_pairs,
+    benchmark_scores,
     bootstrap_interval,
     build_pair_set,
     colorhash_method,
@@ -41,6 +40,7 @@ from imgsim_helpers.lessons.near_duplicates import (
     threshold_study,
 )
 from imgsim_helpers.registry import build_method
+from tests.browser_server import serve_folder
 
 SOURCES = ["astronaut", "camera", "coffee", "brick", "chelsea", "coins"]
 
@@ -235,16 +235,8 @@ def local_server(tmp_path, monkeypatch):
     }
     for name, data in archives.items():
         (served / name).write_bytes(data)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", {n: hashlib.sha256(d).hexdigest() for n, d in archives.items()}
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(served) as url:
+        yield url.rstrip("/"), {n: hashlib.sha256(d).hexdigest() for n, d in archives.items()}
 
 
 def _remote(base, checksums):
@@ -285,3 +277,26 @@ def test_unreachable_host_falls_back_to_the_course_pairs(tmp_path, monkeypatch):
                                      names=SOURCES[:4], max_side=32, negatives_per_pair=1)
     assert pairs.origin == "course images"
     assert pairs.notes and "using the course pairs" in pairs.notes[0]
+
+
+def test_benchmark_pairs_label_each_query_against_each_gallery_image():
+    from types import SimpleNamespace
+
+    names = ["astronaut", "coffee", "camera", "screenshot_desktop", "brick", "screenshot_mobile"]
+    bench = SimpleNamespace(gallery_names=names, gallery=[np.zeros((2, 2, 3), np.uint8)] * 6,
+                            queries=[np.ones((2, 2, 3), np.uint8)] * 5, query_source=np.array([0, 0, 1, 2, 3]),
+                            query_family=["crop", "flip", "blur", "jpeg", "noise"])
+    pairs = benchmark_pairs(bench)
+    assert len(pairs) == 5 * 6 and pairs.images[5] is bench.gallery[0]  # queries first, nothing copied
+    assert pairs.same.sum() == 5 and set(pairs.kind[pairs.same]) == {"crop", "flip", "blur", "jpeg", "noise"}
+    # the screenshot query against the other layout of its page is the one hard negative
+    assert pairs.kind[~pairs.same].tolist().count("same page") == 1
+    assert pairs.kind[(pairs.first == 4) & (pairs.second == 5 + 5)].tolist() == ["same page"]
+    for source in set(pairs.group.tolist()):  # all pairs of one source in one split, both splits used
+        assert len(set(pairs.split[pairs.group == source].tolist())) == 1
+    assert set(pairs.split.tolist()) == {"calibration", "test"}
+    scores = np.arange(30.0).reshape(5, 6)
+    scores[1, 2] = np.nan
+    flat = benchmark_scores(scores)
+    assert flat[1 * 6 + 2] == -np.inf and flat[4 * 6 + 3] == scores[4, 3]
+    assert pairs.second[4 * 6 + 3] - 5 == 3 and pairs.first[4 * 6 + 3] == 4

@@ -10,29 +10,19 @@ every formula is typeset by MathJax (no raw TeX left), and what the page must an
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.browser_server import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM, keep_local, serve_folder
 from tests.notebook_runs import executed_course
 from tools.run_course import course_notebooks
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 STEMS = [p.stem for p in course_notebooks()]
 DEEP_LEARNING = ("05_", "06_", "07_", "08_", "09_")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.notebook,
-    pytest.mark.skipif(not CHROMIUM.is_file(),
-                       reason=f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.notebook, NEEDS_CHROMIUM]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
 
 
@@ -48,22 +38,10 @@ def built_site(tmp_path_factory) -> Path:
     return index.parent
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # the test reports failed requests itself
-        pass
-
-
 @pytest.fixture(scope="module")
 def site_url(built_site):
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(built_site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(built_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -79,19 +57,11 @@ def browser():
 @pytest.fixture
 def open_page(browser, site_url):
     """Open a page of the site; afterwards, fail if it reached another host or a file was missing."""
-    outside, failed = [], []
-
-    def only_local(route):
-        if route.request.url.startswith(site_url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
+    failed = []
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
-    page.route("**/*", only_local)
+    outside = keep_local(page, site_url)
     page.on("response", lambda response: failed.append(f"{response.status} {response.url}")
             if response.status >= 400 else None)
 

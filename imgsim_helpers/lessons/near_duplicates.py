@@ -12,6 +12,8 @@ is called a copy. This module builds the evidence for choosing one:
   texture, one web page in two layouts. Pairs are split **by source image**
   into a calibration half and a test half, so no picture helps choose the
   threshold it is then judged with.
+* :func:`benchmark_pairs` / :func:`benchmark_scores` — the same evidence from
+  notebook 08's retrieval benchmark: each query against each gallery image.
 * :func:`pair_scores` — every pair scored by a registered method
   (:mod:`imgsim_helpers.registry`), each image's feature computed once.
 * :func:`threshold_at_precision`, :func:`operating_point`,
@@ -244,6 +246,39 @@ def build_pair_set(
     first, second, same, kind, group = (np.array(column) for column in zip(*rows, strict=True))
     return PairSet(images, image_names, first.astype(int), second.astype(int), same.astype(bool),
                    kind.astype(str), group.astype(str), np.array([split_of[g] for g in group]))
+
+
+def benchmark_pairs(bench, *, seed: int = 0) -> PairSet:
+    """Notebook 08's retrieval benchmark as labelled pairs: every query against every gallery image.
+
+    A query and its source are a copy (kind: the query's transform family); a query and any other
+    gallery image are not (kind ``"same page"`` for the two screenshots of one web page, else
+    ``"different"``). Pairs are grouped by the query's source and split by source, as in
+    :func:`build_pair_set`; the scores are the rows of a method's queries × gallery matrix
+    (:func:`benchmark_scores`). Images are not copied.
+    """
+    n_queries, n_gallery = len(bench.queries), len(bench.gallery)
+    sources = np.asarray(bench.query_source)
+    names = [bench.gallery_names[i] for i in dict.fromkeys(sources.tolist())]
+    order = np.random.default_rng(seed).permutation(len(names))
+    split_of = {names[i]: SPLITS[rank % 2] for rank, i in enumerate(order)}
+    first = np.repeat(np.arange(n_queries), n_gallery)
+    second = np.tile(np.arange(n_gallery), n_queries)
+    same = second == sources[first]
+    source_name = np.array(bench.gallery_names)[sources[first]]
+    gallery_name = np.array(bench.gallery_names)[second]
+    page = np.isin(source_name, ["screenshot_desktop", "screenshot_mobile"]) & np.isin(
+        gallery_name, ["screenshot_desktop", "screenshot_mobile"])
+    kind = np.where(same, np.array(bench.query_family)[first], np.where(page, "same page", "different"))
+    return PairSet(list(bench.queries) + list(bench.gallery),
+                   [f"query {k}" for k in range(n_queries)] + list(bench.gallery_names),
+                   first, n_queries + second, same, kind.astype(str), source_name,
+                   np.array([split_of[n] for n in source_name]), origin="notebook 08's retrieval benchmark")
+
+
+def benchmark_scores(score_matrix) -> np.ndarray:
+    """A queries × gallery score matrix in :func:`benchmark_pairs`' order; a failed score (NaN) is never a copy."""
+    return np.nan_to_num(np.asarray(score_matrix, np.float64).ravel(), nan=-math.inf)
 
 
 def _kind_of(name: str) -> str:

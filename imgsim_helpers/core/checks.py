@@ -1,8 +1,7 @@
 """The one input-checking vocabulary: each public function checks its inputs once, here.
 
 Every check returns the value in the form the code below it computes with (a native-order
-array, an ``int``, a ``float``, a ``bool``), so internal helpers take what is already valid
-and never check again. Messages say what was expected, what was given and how to fix it.
+array, an ``int``, a ``float``, a ``bool``), so internal helpers never check again.
 
 >>> check_int(3, "win_size", low=3)
 3
@@ -47,11 +46,10 @@ def _is_real(value) -> bool:
 
 def check_int(value, name: str, *, low: int | None = None, high: int | None = None,
               hint: str = "") -> int:
-    """``value`` as an ``int``, or :class:`InvalidParameterError` when it is not a whole number
-    in ``[low, high]`` (``True`` is not an integer here, nor is ``3.0``)."""
+    """``value`` as an ``int`` in ``[low, high]``; ``True`` and ``3.0`` are not integers here."""
     if not _is_integer(value) or (low is not None and value < low) or (high is not None and value > high):
-        bound = _bounds(low, high)
-        raise InvalidParameterError(f"{name} must be an integer{bound}; got {value!r}{_hint(hint)}")
+        raise InvalidParameterError(
+            f"{name} must be an integer{_bounds(low, high)}; got {value!r}{_hint(hint)}")
     return int(value)
 
 
@@ -71,7 +69,7 @@ def check_real(value, name: str, *, low: float | None = None, high: float | None
 
 def check_seed(seed, name: str = "seed") -> int:
     """A random seed: a whole number in [0, 2**64) (what NumPy and torch both accept)."""
-    return check_int(seed, name, low=0, high=2**64 - 1)
+    return check_int(seed, name, low=0, high=2**64 - 1, hint="what NumPy and torch accept")
 
 
 def check_flag(value, name: str) -> bool:
@@ -89,14 +87,18 @@ def check_choice(value, name: str, choices: Iterable[str]) -> str:
     return value
 
 
+def _number(x) -> str:
+    if isinstance(x, numbers.Integral):  # exact, and 2**64 - 1 rather than 18446744073709551615
+        return f"2**{int(x).bit_length()} - 1" if x > 2**32 and (int(x) + 1) & int(x) == 0 else str(x)
+    return f"{x:g}"
+
+
 def _bounds(low, high, *, low_open: bool = False) -> str:
     if low is not None and high is not None:
-        return f" in {'(' if low_open else '['}{low:g}, {high:g}]"
+        return f" in {'(' if low_open else '['}{_number(low)}, {_number(high)}]"
     if low is not None:
-        return f" {'>' if low_open else '>='} {low:g}"
-    if high is not None:
-        return f" <= {high:g}"
-    return ""
+        return f" {'>' if low_open else '>='} {_number(low)}"
+    return "" if high is None else f" <= {_number(high)}"
 
 
 def _hint(hint: str) -> str:
@@ -107,17 +109,11 @@ def _hint(hint: str) -> str:
 
 
 def check_image(image, *, name: str = "image", min_size: int = 1) -> np.ndarray:
-    """Check that ``image`` is an image array and return it as an ``ndarray``.
+    """``image`` as a valid image ``ndarray``: H×W or H×W×{3, 4}; uint8, uint16, bool or finite float.
 
-    Accepted: 2-D gray or 3-D ``H×W×C`` with C in {1, 3, 4}; dtype ``uint8``, ``uint16``,
-    ``bool`` or floating point, finite. A trailing channel axis of size 1 is dropped;
-    non-native byte order is read by value; ``float16`` becomes ``float32`` and
-    ``longdouble`` ``float64`` (OpenCV has neither). Float ranges are not checked here:
-    functions that need [0, 1] call :func:`check_unit_range`.
-
-    Raises :class:`ImageTypeError` (not an array, unsupported dtype), :class:`EmptyImageError`,
-    :class:`ImageTooSmallError` (fewer than ``min_size`` rows or columns) or
-    :class:`InvalidImageError` (dimensions, channels, NaN/inf).
+    A trailing channel axis of size 1 is dropped; non-native byte order is read by value;
+    ``float16`` becomes ``float32`` and ``longdouble`` ``float64`` (OpenCV has neither).
+    Float ranges are not checked here (:func:`check_unit_range` does that).
 
     >>> check_image(np.zeros((4, 5, 3), np.uint8)).shape
     (4, 5, 3)
@@ -151,13 +147,7 @@ def check_image(image, *, name: str = "image", min_size: int = 1) -> np.ndarray:
 
 
 def check_unit_range(image: np.ndarray, *, name: str = "image") -> np.ndarray:
-    """Raise :class:`InvalidImageError` unless a float image lies in [0, 1]; return it.
-
-    Integer and ``bool`` images pass (their range is their dtype's).
-
-    >>> check_unit_range(np.array([[0.0, 1.0]])).shape
-    (1, 2)
-    """
+    """``image`` unchanged, unless it is float with values outside [0, 1] (integer and bool pass)."""
     if np.issubdtype(image.dtype, np.floating) and image.size:
         low, high = float(image.min()), float(image.max())
         if low < 0.0 or high > 1.0:

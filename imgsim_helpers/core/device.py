@@ -1,8 +1,4 @@
-"""Choosing a compute device and seeding every random generator.
-
-Torch is imported lazily so that the metric modules, which do not need it,
-import quickly.
-"""
+"""Choosing a compute device and seeding every random generator (torch is imported lazily)."""
 
 from __future__ import annotations
 
@@ -11,16 +7,14 @@ import random
 
 import numpy as np
 
+from imgsim_helpers.core.checks import check_seed
 from imgsim_helpers.core.errors import DeviceUnavailableError, InvalidParameterError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def cpu_threads(limit: int | None = None) -> int:
-    """The cores this process may run on, at most ``limit`` (``None``: no limit; at least 1).
-
-    The one place the thread pools of SURF, phase congruency and the histogram kernels size
-    themselves from, so that a CPU affinity mask (a container, ``taskset``) is respected.
+    """The cores this process may run on (its affinity mask), at most ``limit``; at least 1.
 
     >>> cpu_threads(1)
     1
@@ -41,94 +35,43 @@ def _cuda_available() -> bool:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """Turn a device request into the device string torch should use.
+    """The torch device for ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
 
-    Parameters
-    ----------
-    device
-        ``"auto"`` (CUDA when present, else CPU), ``"cpu"``, ``"cuda"`` or
-        ``"cuda:N"``. Case and surrounding spaces are ignored.
+    Raises :class:`DeviceUnavailableError` when CUDA is asked for and there is none.
 
-    Returns
-    -------
-    str
-        ``"cpu"`` or a CUDA device string.
-
-    Raises
-    ------
-    DeviceUnavailableError
-        If CUDA is asked for and no CUDA device is available.
-    InvalidParameterError
-        If ``device`` is not one of the accepted forms.
-
-    Examples
-    --------
     >>> resolve_device("cpu")
     'cpu'
     """
     choice = check_device(device)
     if choice == "auto":
         return "cuda" if _cuda_available() else "cpu"
-    if choice == "cpu":
-        return "cpu"
-    if not _cuda_available():  # "cuda" or "cuda:N"
+    if choice != "cpu" and not _cuda_available():  # "cuda" or "cuda:N"
         raise DeviceUnavailableError(
-            f"device {device!r} was requested but torch sees no CUDA GPU here; "
-            "use DEVICE='auto' or 'cpu', or run on a machine with an NVIDIA GPU "
-            "and a CUDA build of torch"
-        )
+            f"device {device!r} was requested but torch sees no CUDA GPU here; use DEVICE='auto' or "
+            "'cpu', or run on a machine with an NVIDIA GPU and a CUDA build of torch")
     return choice
 
 
 def check_device(device) -> str:
-    """Check the form of a device request without importing torch; return it lower-cased and stripped.
+    """A device request, lower-cased and stripped, checked without importing torch.
 
-    For callers that take a device but may not need one (the command line with
-    a method that has no model): a typo is reported either way.
-
-    Raises
-    ------
-    InvalidParameterError
-        If ``device`` is not ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-
-    Examples
-    --------
     >>> check_device(" CUDA:1 ")
     'cuda:1'
     """
     text = device if isinstance(device, str) else str(device)  # accept a torch.device
     choice = text.strip().lower()
-    if choice in ("auto", "cpu", "cuda") or (choice.startswith("cuda:") and choice[5:].isdigit()):
+    if choice in DEVICE_CHOICES or (choice.startswith("cuda:") and choice[5:].isdigit()):
         return choice
-    raise InvalidParameterError(
-        f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}"
-    )
+    raise InvalidParameterError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}")
 
 
 def seed_everything(seed: int = 0) -> np.random.Generator:
-    """Seed Python, NumPy and (when installed) torch, for reproducible CPU runs.
+    """Seed Python, NumPy and (when installed) torch; return a NumPy generator seeded alike.
 
-    Parameters
-    ----------
-    seed
-        A non-negative integer.
-
-    Returns
-    -------
-    numpy.random.Generator
-        A generator seeded with ``seed``, for code that takes one explicitly.
-
-    Examples
-    --------
-    >>> rng = seed_everything(3)
-    >>> float(rng.random()) == float(np.random.default_rng(3).random())
+    >>> float(seed_everything(3).random()) == float(np.random.default_rng(3).random())
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**64:
-        raise InvalidParameterError(
-            f"seed must be an integer in 0..2**64 - 1 (the range torch's generator takes); got {seed!r}"
-        )
-    seed = int(seed)
+    seed = check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - third-party code still draws from the global generator
     os.environ["PYTHONHASHSEED"] = str(seed)

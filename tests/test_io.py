@@ -239,3 +239,26 @@ def test_align_pair_equal_sizes_untouched_and_bad_inputs():
 def test_resize_rejects_bad_sizes():
     with pytest.raises(ValueError):
         h.resize(np.zeros((4, 4), np.uint8), (0, 3))
+
+
+def test_too_many_pixels_is_reported_as_such_not_as_a_corrupt_file(tmp_path):
+    path = save(tmp_path, "wide.png", Image.new("RGB", (300, 200)))
+    with pytest.raises(ImageLoadError) as caught:
+        h.load_image(path, max_pixels=50_000)
+    assert "300×200 pixels" in str(caught.value) and "corrupt" not in str(caught.value)
+
+
+def test_luma_is_the_one_luminance_behind_to_gray():
+    from imgsim_helpers.images.io import luma
+
+    rgb = h.course_image("coffee", max_side=32)
+    np.testing.assert_array_equal(h.to_gray(rgb.astype(np.float64) / 255.0), luma(rgb.astype(np.float64) / 255.0))
+    np.testing.assert_array_equal(h.to_gray(rgb), np.round(luma(rgb)).astype(np.uint8))
+
+
+def test_a_bad_background_is_refused_even_for_an_opaque_file(tmp_path):
+    path = save(tmp_path, "opaque.png", Image.new("RGB", (2, 2)))
+    with pytest.raises(ValueError, match="background must be three values"):
+        h.load_image(path, background=(0, 0))
+    with pytest.raises(ValueError, match="background"):
+        h.to_rgb(np.zeros((2, 2), np.uint8), background="white")

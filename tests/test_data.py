@@ -7,7 +7,8 @@ import pytest
 
 import imgsim_helpers as h
 from imgsim_helpers.core.errors import EmptyInputError, ImageLoadError, UnknownMethodError
-from imgsim_helpers.images.data import build_course_data, data_dir, manifest
+from imgsim_helpers.images.data import data_dir, manifest
+from tools.course_data import build_course_data
 
 
 def test_manifest_rows_have_source_and_licence():
@@ -39,7 +40,7 @@ def test_builder_is_deterministic_and_matches_the_committed_files(tmp_path):
     written = build_course_data(tmp_path)
     for path in written:
         committed = data_dir() / path.name
-        assert committed.exists(), f"{path.name} is built but not committed; run python -m imgsim_helpers.images.data build"
+        assert committed.exists(), f"{path.name} is built but not committed; run python -m tools.course_data build"
         if path.suffix in (".png", ".gif") and "broken" not in path.name and path.name not in ("truncated.png", "not_an_image.png"):
             assert np.array_equal(h.load_image(path, mode="rgba"), h.load_image(committed, mode="rgba")), path.name
         elif path.suffix == ".jpg":

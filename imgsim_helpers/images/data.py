@@ -1,45 +1,34 @@
 """The course images: where they come from, their licences, and how the derived ones are made.
 
-Two kinds of image make up the course set:
+Sources are photographs and textures bundled with scikit-image (public domain or CC0, loaded
+offline); derived images (screenshots, a transparent PNG, a sideways JPEG with an EXIF tag, a
+16-bit PNG, a palette GIF and two broken files) are made from them by ``python -m
+tools.course_data build``, which also writes ``data/manifest.csv``; the files are committed.
 
-* **sources** — photographs and textures bundled with scikit-image, loaded
-  offline from the installed package (public domain or CC0, see the manifest);
-* **derived** — images this module makes from them (screenshots on a white
-  background, a transparent PNG, a sideways JPEG with an EXIF orientation
-  tag, a 16-bit PNG, a palette GIF, and two deliberately broken files for
-  the loading lessons). ``python -m imgsim_helpers.images.data build`` writes them
-  and ``data/manifest.csv`` deterministically; the files are committed.
-
-Examples
---------
->>> img = course_image("astronaut")
->>> img.shape, img.dtype.name
-((512, 512, 3), 'uint8')
+>>> course_image("astronaut").shape
+(512, 512, 3)
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io as _bytes_io
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from imgsim_helpers.core.checks import check_choice, check_flag
 from imgsim_helpers.core.errors import (
     EmptyInputError,
     ImageNotFoundError,
     InvalidParameterError,
     unknown_name,
 )
-from imgsim_helpers.images.io import LOAD_MODES, fit_within, load_image, resize, to_gray, to_rgb
+from imgsim_helpers.images.io import LOAD_MODES, fit_within, load_image, to_gray, to_rgb
 
 DATA_ENV = "IMGSIM_DATA_DIR"
-MANIFEST_NAME = "manifest.csv"
-MANIFEST_FIELDS = ("name", "kind", "file", "source", "licence", "how_made")
+KINDS = ("photo", "texture", "graphic", "derived", "broken")
 
 
 def data_dir() -> Path:
@@ -52,7 +41,7 @@ class CourseImage:
     """One manifest row."""
 
     name: str
-    kind: str  # "photo", "texture", "graphic", "derived" or "broken"
+    kind: str  # one of KINDS
     file: str  # a file in data/, or "skimage.data.<function>()"
     source: str
     licence: str
@@ -81,9 +70,9 @@ _SKIMAGE = [
 
 _OURS = "CC BY 4.0 (this course)"
 _DERIVED = [
-    ("screenshot_desktop", "derived", "screenshot_desktop.png", "drawn by imgsim_helpers.images.data with chelsea", _OURS,
+    ("screenshot_desktop", "derived", "screenshot_desktop.png", "drawn by tools.course_data with chelsea", _OURS,
      "960x600 mock web page on a white background: header bar, title, text lines, a photo, a button"),
-    ("screenshot_mobile", "derived", "screenshot_mobile.png", "drawn by imgsim_helpers.images.data with chelsea", _OURS,
+    ("screenshot_mobile", "derived", "screenshot_mobile.png", "drawn by tools.course_data with chelsea", _OURS,
      "the same page laid out at 640x480 (4:3 instead of 16:10), as a second screenshot of one page"),
     ("horse_transparent", "derived", "horse_transparent.png", "horse + brick", _OURS,
      "RGBA: the horse silhouette filled with a brown-tinted brick texture; background alpha 0 over black"),
@@ -102,12 +91,9 @@ _DERIVED = [
 
 def manifest() -> list[CourseImage]:
     """Every course image with its source, licence and how it was made."""
-    rows = [
-        CourseImage(name, kind, f"skimage.data.{name}()", source, licence, "bundled with scikit-image, loaded offline")
-        for name, kind, source, licence in _SKIMAGE
-    ]
-    rows += [CourseImage(*row) for row in _DERIVED]
-    return rows
+    rows = [CourseImage(name, kind, f"skimage.data.{name}()", source, licence, "bundled with scikit-image, loaded offline")
+            for name, kind, source, licence in _SKIMAGE]
+    return rows + [CourseImage(*row) for row in _DERIVED]
 
 
 def _entry(name: str) -> CourseImage:
@@ -118,28 +104,19 @@ def _entry(name: str) -> CourseImage:
 
 
 def list_course_images(*, kind: str | None = None, include_broken: bool = False) -> list[str]:
-    """Names of the course images, optionally of one ``kind`` ("photo", "texture", "graphic", "derived", "broken").
+    """Names of the course images, optionally of one ``kind`` (photo, texture, graphic, derived, broken).
 
-    Examples
-    --------
     >>> "astronaut" in list_course_images(kind="photo")
     True
     """
-    kinds = ("photo", "texture", "graphic", "derived", "broken")
-    if kind is not None and kind not in kinds:
-        raise unknown_name("image kind", kind, kinds)
-    return [
-        r.name
-        for r in manifest()
-        if (kind is None or r.kind == kind) and (include_broken or r.kind != "broken" or kind == "broken")
-    ]
+    if kind is not None:
+        check_choice(kind, "image kind", KINDS)
+    include_broken = check_flag(include_broken, "include_broken") or kind == "broken"
+    return [r.name for r in manifest() if (kind is None or r.kind == kind) and (include_broken or r.kind != "broken")]
 
 
 def course_path(name: str) -> Path:
-    """The file behind a course image (the bundled scikit-image file for sources).
-
-    Useful for lessons about loading files; :func:`course_image` gives the array.
-    """
+    """The file behind a course image (the bundled scikit-image file for sources), for lessons on loading."""
     entry = _entry(name)
     if entry.file.startswith("skimage."):
         import skimage.data
@@ -153,45 +130,28 @@ def course_path(name: str) -> Path:
 
 
 def course_image(name: str, *, mode: str = "rgb", max_side: int | None = None) -> np.ndarray:
-    """Load a course image as a ``uint8`` array (RGB by default).
+    """A course image (a name from :func:`list_course_images`) as a ``uint8`` array.
 
-    Parameters
-    ----------
-    name
-        A name from :func:`list_course_images`.
-    mode
-        ``"rgb"``, ``"gray"`` or ``"rgba"`` as in :func:`imgsim_helpers.images.io.load_image`
-        (transparent pixels are composited onto white for ``"rgb"``/``"gray"``).
-    max_side
-        If given, shrink (area averaging) so that the longer side is at most this.
-
-    Raises
-    ------
-    UnknownMethodError
-        For a name that is not in the manifest (the message lists them).
+    ``mode`` is ``"rgb"``, ``"gray"`` or ``"rgba"`` as in :func:`~imgsim_helpers.images.io.load_image`
+    (transparency on white); ``max_side`` shrinks (area averaging) the longer side to at most that.
     """
-    if mode not in LOAD_MODES:
-        raise unknown_name("load mode", mode, LOAD_MODES)
+    mode = check_choice(mode, "load mode", LOAD_MODES)
     entry = _entry(name)
-    if entry.file.startswith("skimage."):
-        image = _skimage_source(name)
-        if mode == "rgba":
-            image = image if image.ndim == 3 and image.shape[2] == 4 else np.dstack(
-                [to_rgb(image), np.full(image.shape[:2], 255, np.uint8)]
-            )
-        else:
-            image = to_rgb(image)
-            image = to_gray(image) if mode == "gray" else image
-    else:
+    if not entry.file.startswith("skimage."):
         image = load_image(data_dir() / entry.file, mode=mode)
+    elif mode == "rgba":
+        image = _skimage_source(name)
+        if not (image.ndim == 3 and image.shape[2] == 4):
+            image = np.dstack([to_rgb(image), np.full(image.shape[:2], 255, np.uint8)])
+    else:
+        image = to_rgb(_skimage_source(name))
+        image = to_gray(image) if mode == "gray" else image
     return image if max_side is None else fit_within(image, max_side)
 
 
 def get_image(ref: str | os.PathLike, *, mode: str = "rgb", max_side: int | None = None) -> np.ndarray:
-    """A course image by name, or any image file by path — what a notebook's image parameters accept.
+    """A course image by name, or any image file by path: what a notebook's image parameters accept.
 
-    Examples
-    --------
     >>> get_image("coins", mode="gray").ndim
     2
     """
@@ -204,18 +164,18 @@ def get_image(ref: str | os.PathLike, *, mode: str = "rgb", max_side: int | None
         if not isinstance(ref, str) or Path(ref).suffix or os.sep in ref or "/" in ref:
             raise
         # A bare word that is no file: most likely a course image name, mistyped.
-        close = [n for n in names if n.lower() == ref.strip().lower()]
-        close += [n for n in difflib.get_close_matches(ref.strip().lower(), names, n=3) if n not in close]
+        word = ref.strip().lower()
+        close = [n for n in names if n.lower() == word]
+        close += [n for n in difflib.get_close_matches(word, names, n=3) if n not in close]
         guess = f"did you mean {' or '.join(repr(n) for n in close)}? " if close else ""
         raise ImageNotFoundError(
             f"no course image or file called {ref!r}; {guess}course image names are lower case, see "
-            f"list_course_images(): {', '.join(list_course_images())}"
-        ) from None
+            f"list_course_images(): {', '.join(list_course_images())}") from None
     return image if max_side is None else fit_within(image, max_side)
 
 
 def course_gallery(names=None, *, max_side: int = 256, mode: str = "rgb") -> dict[str, np.ndarray]:
-    """Several course images at a common maximum size, keyed by name (photos and graphics by default)."""
+    """Several course images at a common maximum size, keyed by name (photos, graphics, textures by default)."""
     if names is None:
         names = [n for n in list_course_images() if _entry(n).kind in ("photo", "graphic", "texture")]
     names = list(names)
@@ -231,112 +191,3 @@ def _skimage_source(name: str) -> np.ndarray:
     if image.dtype == np.bool_:  # the horse: a black silhouette on white
         image = np.where(image, 255, 0).astype(np.uint8)
     return image
-
-
-# --------------------------------------------------------------------------- the builder
-
-
-def _draw_page(height: int, width: int) -> np.ndarray:
-    """A mock web page on white, laid out relative to its size (so two sizes show one page)."""
-    import cv2
-
-    page = np.full((height, width, 3), 255, np.uint8)
-    bar = round(0.1 * height)
-    page[:bar] = (32, 86, 160)
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    unit = height / 600
-    cv2.putText(page, "Image similarity", (round(0.03 * width), round(0.07 * height)), font, 1.1 * unit,
-                (255, 255, 255), max(1, round(2 * unit)), cv2.LINE_AA)
-    cv2.putText(page, "Which two pictures match?", (round(0.05 * width), round(0.2 * height)), font,
-                0.9 * unit, (30, 30, 30), max(1, round(2 * unit)), cv2.LINE_AA)
-    for i in range(6):  # lines of "text" as gray bars of varying length
-        y = round((0.27 + 0.06 * i) * height)
-        length = (0.4 - 0.04 * (i % 3)) * width
-        cv2.rectangle(page, (round(0.05 * width), y), (round(0.05 * width + length), y + max(2, round(0.018 * height))),
-                      (150, 150, 150), -1)
-    photo = resize(_skimage_source("chelsea"), (round(0.45 * height), round(0.42 * width)))
-    top, left = round(0.25 * height), round(0.53 * width)
-    page[top : top + photo.shape[0], left : left + photo.shape[1]] = photo
-    bx, by = round(0.05 * width), round(0.7 * height)
-    cv2.rectangle(page, (bx, by), (bx + round(0.2 * width), by + round(0.08 * height)), (230, 120, 30), -1)
-    cv2.putText(page, "Compare", (bx + round(0.025 * width), by + round(0.055 * height)), font, 0.8 * unit,
-                (255, 255, 255), max(1, round(2 * unit)), cv2.LINE_AA)
-    return page
-
-
-def _derived_images() -> dict[str, bytes]:
-    """Every derived file's bytes, made deterministically from the bundled sources."""
-    from PIL import Image
-
-    def png(array, **kwargs) -> bytes:
-        buffer = _bytes_io.BytesIO()
-        Image.fromarray(array).save(buffer, format="PNG", optimize=False, **kwargs)
-        return buffer.getvalue()
-
-    files: dict[str, bytes] = {}
-    files["screenshot_desktop.png"] = png(_draw_page(600, 960))
-    files["screenshot_mobile.png"] = png(_draw_page(480, 640))
-
-    horse = _skimage_source("horse") == 0  # True on the silhouette
-    brick = resize(_skimage_source("brick"), horse.shape).astype(np.float32)
-    tint = np.array([1.0, 0.7, 0.45], np.float32)
-    fill = np.clip(brick[..., None] * tint * 1.2, 0, 255).astype(np.uint8)
-    fill[~horse] = 0  # what many exporters store under fully transparent pixels
-    files["horse_transparent.png"] = png(np.dstack([fill, np.where(horse, 255, 0).astype(np.uint8)]))
-
-    sideways = np.ascontiguousarray(np.rot90(_skimage_source("chelsea"), k=1))
-    exif = Image.Exif()
-    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
-    buffer = _bytes_io.BytesIO()
-    Image.fromarray(sideways).save(buffer, format="JPEG", quality=92, exif=exif.tobytes())
-    files["chelsea_exif.jpg"] = buffer.getvalue()
-
-    camera16 = _skimage_source("camera").astype(np.uint16) * 257
-    files["camera_16bit.png"] = png(camera16)
-
-    coins = Image.fromarray(_skimage_source("coins")).convert("P", palette=Image.Palette.ADAPTIVE, colors=256)
-    buffer = _bytes_io.BytesIO()
-    coins.save(buffer, format="GIF")
-    files["coins_palette.gif"] = buffer.getvalue()
-
-    whole = png(resize(_skimage_source("astronaut"), (128, 128)))
-    files["truncated.png"] = whole[: int(len(whole) * 0.4)]
-    files["not_an_image.png"] = b"This is a text file, not a PNG image.\n"
-    return files
-
-
-def write_manifest(folder: Path) -> Path:
-    """Write ``manifest.csv`` (one row per course image) into ``folder``."""
-    path = Path(folder) / MANIFEST_NAME
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(MANIFEST_FIELDS)
-        for row in manifest():
-            writer.writerow([getattr(row, f) for f in MANIFEST_FIELDS])
-    return path
-
-
-def build_course_data(folder: str | os.PathLike | None = None) -> list[Path]:
-    """Write every derived image and the manifest into ``folder`` (default: :func:`data_dir`)."""
-    target = Path(folder) if folder is not None else data_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, content in _derived_images().items():
-        path = target / name
-        path.write_bytes(content)
-        written.append(path)
-    written.append(write_manifest(target))
-    return written
-
-
-def main(argv: list[str]) -> int:
-    if argv[:1] != ["build"]:
-        print("usage: python -m imgsim_helpers.images.data build [FOLDER]", file=sys.stderr)
-        return 2
-    for path in build_course_data(argv[1] if len(argv) > 1 else None):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

@@ -80,8 +80,10 @@ def fsim_reference(image1, image2, *, chromatic: bool = False) -> float:
     1.0
     """
     factor = downsample_factor(image1.shape)  # MATLAB's round(min(rows, cols) / 256), at least 1
-    planes1, planes2 = (_downsample(yiq(im) if im.ndim == 3 else im[None], factor) for im in (image1, image2))
-    y1, y2 = planes1[0], planes2[0]  # the luminance Y (the gray image itself for gray input)
+    # The Y, I, Q planes (gray input: the image is Y), averaged over F×F blocks, every F-th pixel kept.
+    planes1 = _downsample(yiq(image1) if image1.ndim == 3 else image1[None], factor)
+    planes2 = _downsample(yiq(image2) if image2.ndim == 3 else image2[None], factor)
+    y1, y2 = planes1[0], planes2[0]
     pc1, pc2 = phase_congruency_reference(y1), phase_congruency_reference(y2)
     g1, g2 = _gradient_stack(y1), _gradient_stack(y2)  # Scharr / 16, zero padding
     s_l = _similarity(pc1, pc2, T1) * _similarity(g1, g2, T2)

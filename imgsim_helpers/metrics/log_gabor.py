@@ -217,7 +217,8 @@ def phase_congruency_reference(image, *, k: float = 2.0) -> np.ndarray:
     """
     bank = log_gabor_filters(image.shape)
     spectrum = np.fft.fft2(image)
-    rayleigh = math.sqrt(math.pi / 2) + k * math.sqrt(2 - math.pi / 2)  # (mean + k·sd) / tau of the noise
+    # Noise energy is Rayleigh-distributed with scale tau: its mean + k·sd is tau · rayleigh.
+    rayleigh = math.sqrt(math.pi / 2) + k * math.sqrt(2 - math.pi / 2)
     energy_all, amplitude_all = 0.0, 0.0
     for o in range(len(bank.angles)):
         responses = [np.fft.ifft2(spectrum * radial * bank.angular[o]) for radial in bank.radial]

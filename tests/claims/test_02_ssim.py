@@ -14,6 +14,7 @@ def test_helper_call_basics(claims):
     assert claims["identity_score"] == 1.0
     assert claims["map_shape_offset"] == [10, 10], "an 11x11 window keeps only the valid region"
     assert claims["map_mean_minus_score"] == pytest.approx(0.0, abs=1e-12)
+    assert claims["reference_map_difference"] < 1e-10, "ssim's map is ssim_reference's"
 
 
 def test_each_distortion_hits_its_term(claims):

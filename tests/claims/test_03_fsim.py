@@ -52,6 +52,11 @@ def test_helper_call_and_maps(claims):
     assert by_gradient["weak"] > 0.1, "far from zero on weak structure"
 
 
+def test_fast_path_equals_the_reference(claims):
+    assert claims["reference_difference"]["double"] < 1e-10, "the two agree to rounding"
+    assert claims["reference_difference"]["single"] < 1e-6, "far below the 1e-5 of the MATLAB values"
+
+
 def test_step_edge_pc_ignores_height(claims):
     assert claims["edge_heights"] == [10, 40, 160]
     assert max(claims["edge_pc"]) - min(claims["edge_pc"]) < 1e-3

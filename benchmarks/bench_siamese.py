@@ -19,7 +19,7 @@ import torch
 
 from benchmarks.timing import best_time, report
 from imgsim_helpers.learned import siamese
-from imgsim_helpers.lessons import glyphs
+from imgsim_helpers.lessons import glyphs, siamese_study
 
 NOTEBOOK_EPOCHS = 10
 
@@ -77,9 +77,9 @@ def main() -> None:
                  "max |diff|": abs(float(ours) - float(loop)), "note": "peer: loop over anchors"})
 
     vectors = siamese.embed(net, test.images, device="cpu")
-    t_ours = best_time(lambda: siamese.n_way_one_shot_accuracy(vectors, test.labels, n_way=20, episodes=1000), repeat=3)
+    t_ours = best_time(lambda: siamese_study.n_way_one_shot_accuracy(vectors, test.labels, n_way=20, episodes=1000), repeat=3)
     t_loop = best_time(lambda: loop_one_shot(vectors, test.labels, 20, 1000, 0), repeat=1)
-    acc_ours = siamese.n_way_one_shot_accuracy(vectors, test.labels, n_way=20, episodes=1000)
+    acc_ours = siamese_study.n_way_one_shot_accuracy(vectors, test.labels, n_way=20, episodes=1000)
     acc_loop = loop_one_shot(vectors, test.labels, 20, 1000, 0)
     rows.append({"task": "20-way one-shot, 1000 episodes", "ours s": t_ours, "peer s": t_loop, "speed-up": t_loop / t_ours,
                  "max |diff|": abs(acc_ours - acc_loop), "note": "peer: loop over episodes (other draws: values agree within noise)"})

@@ -410,6 +410,18 @@ def test_cosine_matrix_properties(vectors):
     np.testing.assert_allclose(emb.cosine_similarity_matrix(vectors * 7.5, vectors), sims, atol=1e-5)
 
 
+def test_cosine_of_a_zero_vector_is_zero_not_nan():
+    a = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])
+    sims = emb.cosine_similarity_matrix(a, a)
+    np.testing.assert_array_equal(sims[0], [0.0, 0.0])  # with itself too: it has no direction
+    np.testing.assert_array_equal(sims[:, 0], [0.0, 0.0])
+    assert sims[1, 1] == pytest.approx(1.0)
+    for dtype in (np.float32, np.float64, np.int64):
+        assert emb.cosine_similarity_matrix(np.zeros(4, dtype), np.ones(4, dtype)).tolist() == [[0.0]]
+    # a norm too small to square in float64 is still a direction, not a zero vector
+    assert emb.cosine_similarity_matrix([1e-300, 0.0], [1.0, 0.0])[0, 0] == pytest.approx(1.0)
+
+
 def test_cosine_matrix_errors():
     with pytest.raises(ShapeMismatchError, match=r"D=512.*D=640"):
         emb.cosine_similarity_matrix(np.ones((2, 512)), np.ones((3, 640)))

@@ -1,5 +1,6 @@
-"""Siamese networks: samplers, losses, networks, reproducible training, evaluation metrics, bad input."""
+"""Siamese networks (learned.siamese) and notebook 07's samplers and statistics (lessons.siamese_study)."""
 
+import functools
 import itertools
 
 import numpy as np
@@ -15,6 +16,7 @@ from imgsim_helpers.core.errors import (
     UnknownMethodError,
 )
 from imgsim_helpers.learned import siamese as S
+from imgsim_helpers.lessons import siamese_study as study
 
 label_arrays = st.lists(st.integers(0, 5), min_size=4, max_size=40).filter(
     lambda xs: len(set(xs)) >= 2 and max(xs.count(v) for v in set(xs)) >= 2
@@ -28,7 +30,7 @@ label_arrays = st.lists(st.integers(0, 5), min_size=4, max_size=40).filter(
 @given(labels=label_arrays, n=st.integers(1, 50), seed=st.integers(0, 10))
 def test_pairs_are_balanced_and_labelled_right(labels, n, seed):
     labels = np.array(labels)
-    first, second, same = S.sample_pairs(labels, n, seed=seed)
+    first, second, same = study.sample_pairs(labels, n, seed=seed)
     assert len(first) == len(second) == len(same) == n
     assert int(same.sum()) == round(n * 0.5)
     np.testing.assert_array_equal(labels[first] == labels[second], same)
@@ -37,14 +39,14 @@ def test_pairs_are_balanced_and_labelled_right(labels, n, seed):
 
 def test_pairs_are_reproducible_and_cover_classes():
     labels = np.repeat(np.arange(10), 5)
-    a = S.sample_pairs(labels, 2000, seed=3)
-    b = S.sample_pairs(labels, 2000, seed=3)
-    c = S.sample_pairs(labels, 2000, seed=4)
+    a = study.sample_pairs(labels, 2000, seed=3)
+    b = study.sample_pairs(labels, 2000, seed=3)
+    c = study.sample_pairs(labels, 2000, seed=4)
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
     assert not np.array_equal(a[0], c[0])
     assert set(labels[a[0]]) == set(range(10))
-    first, _, same = S.sample_pairs(labels, 10, positive_fraction=0.2, seed=0)
+    first, _, same = study.sample_pairs(labels, 10, positive_fraction=0.2, seed=0)
     assert same.sum() == 2 and same[:2].all()
 
 
@@ -52,7 +54,7 @@ def test_pairs_are_reproducible_and_cover_classes():
 @given(labels=label_arrays, n=st.integers(1, 30), seed=st.integers(0, 10))
 def test_triplets_are_valid(labels, n, seed):
     labels = np.array(labels)
-    a, p, neg = S.sample_triplets(labels, n, seed=seed)
+    a, p, neg = study.sample_triplets(labels, n, seed=seed)
     assert (a != p).all()
     assert (labels[a] == labels[p]).all()
     assert (labels[a] != labels[neg]).all()
@@ -62,9 +64,9 @@ def test_hard_negatives_are_harder():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(20), 10)
     emb = rng.normal(size=(200, 8)) + labels[:, None] * 0.05
-    a, p, n_rand = S.sample_triplets(labels, 500, seed=1)
-    a2, p2, n_hard = S.sample_triplets(labels, 500, negatives="hard", embeddings=emb, seed=1)
-    a3, _, n_pool = S.sample_triplets(labels, 500, negatives="hard", embeddings=emb, candidates=8, seed=1)
+    a, p, n_rand = study.sample_triplets(labels, 500, seed=1)
+    a2, p2, n_hard = study.sample_triplets(labels, 500, negatives="hard", embeddings=emb, seed=1)
+    a3, _, n_pool = study.sample_triplets(labels, 500, negatives="hard", embeddings=emb, candidates=8, seed=1)
     np.testing.assert_array_equal(a, a2)
     np.testing.assert_array_equal(a, a3)
     d = lambda i, j: np.linalg.norm(emb[i] - emb[j], axis=1)  # noqa: E731
@@ -219,7 +221,7 @@ def test_training_learns_and_early_stopping_keeps_the_best_epoch():
     assert not net.training
 
 
-def test_training_with_contrastive_loss_one_shot_metric_and_augment():
+def test_training_with_contrastive_loss_a_callable_metric_and_augment():
     images, labels = _toy_problem()
     calls = []
 
@@ -228,10 +230,14 @@ def test_training_with_contrastive_loss_one_shot_metric_and_augment():
         return batch + 0.01 * torch.rand(batch.shape, generator=generator)
 
     net = S.EmbeddingNet(dim=8, width=4)
+    one_shot = functools.partial(study.n_way_one_shot_accuracy, n_way=5, episodes=500)
     history = S.train_siamese(net, images, labels, validation=_toy_problem(seed=2), loss="contrastive",
-                              margin=0.5, metric="one_shot", epochs=2, classes_per_batch=3, samples_per_class=2,
+                              margin=0.5, metric=one_shot, epochs=2, classes_per_batch=3, samples_per_class=2,
                               augment=augment, device="cpu", progress=False)
-    assert history.metric == "one_shot" and all(0 <= v <= 1 for v in history.validation)
+    assert history.metric == "n_way_one_shot_accuracy" and all(0 <= v <= 1 for v in history.validation)
+    # the callable's score is what history records: the restored weights score it again
+    assert one_shot(S.embed(net, _toy_problem(seed=2)[0], device="cpu"), _toy_problem(seed=2)[1]) == pytest.approx(
+        history.validation[history.best_epoch])
     assert calls and calls[0][0] == 6
 
 
@@ -254,40 +260,40 @@ def test_roc_auc_equals_the_pair_count(scores, flags):
     s, y = np.array(scores[:n], float), np.array(flags[:n])
     assume(y.any() and not y.all())  # both classes, or AUC is undefined: discard, not pass
     assert S.roc_auc(s, y) == pytest.approx(_brute_auc(s, y), abs=1e-12)
-    fpr, tpr, thresholds = S.roc_curve(s, y)
+    fpr, tpr, thresholds = study.roc_curve(s, y)
     assert (fpr[0], tpr[0], fpr[-1], tpr[-1]) == (0.0, 0.0, 1.0, 1.0)
     assert (np.diff(fpr) >= 0).all() and (np.diff(tpr) >= 0).all() and (np.diff(thresholds) < 0).all()
     assert np.trapezoid(tpr, fpr) == pytest.approx(S.roc_auc(s, y), abs=1e-12)
 
 
 def test_equal_error_rate_hand_computed():
-    assert S.equal_error_rate([0.9, 0.8, 0.7, 0.1], [True, True, False, False]) == (0.0, 0.8)
+    assert study.equal_error_rate([0.9, 0.8, 0.7, 0.1], [True, True, False, False]) == (0.0, 0.8)
     # scores 4 3 2 1 with labels + - + -: fpr/fnr cross halfway between thresholds 3 and 2 at 0.5
-    eer, threshold = S.equal_error_rate([4, 3, 2, 1], [True, False, True, False])
+    eer, threshold = study.equal_error_rate([4, 3, 2, 1], [True, False, True, False])
     assert eer == pytest.approx(0.5) and 2 <= threshold <= 3
     # perfectly inverted scores: every threshold errs
-    assert S.equal_error_rate([0.1, 0.2, 0.8, 0.9], [True, True, False, False])[0] == pytest.approx(1.0)
+    assert study.equal_error_rate([0.1, 0.2, 0.8, 0.9], [True, True, False, False])[0] == pytest.approx(1.0)
 
 
 def test_verification_accuracy_hand_computed():
     scores, same = [0.9, 0.8, 0.4, 0.1], [True, False, True, False]
-    assert S.verification_accuracy(scores, same, 0.5) == 0.5
-    assert S.verification_accuracy(scores, same, 0.85) == 0.75
-    assert S.verification_accuracy(scores, same, 0.0) == 0.5
+    assert study.verification_accuracy(scores, same, 0.5) == 0.5
+    assert study.verification_accuracy(scores, same, 0.85) == 0.75
+    assert study.verification_accuracy(scores, same, 0.0) == 0.5
 
 
 def test_n_way_accuracy_on_constructed_embeddings():
     labels = np.repeat(np.arange(30), 3)
     separated = np.eye(30)[labels] + 0.01 * np.random.default_rng(0).random((90, 30))
-    assert S.n_way_one_shot_accuracy(separated, labels, n_way=20, episodes=300) == 1.0
+    assert study.n_way_one_shot_accuracy(separated, labels, n_way=20, episodes=300) == 1.0
     # identical embeddings tie everywhere: argmax picks the first support, right 1/N of the time
     tied = np.ones((90, 4))
-    acc = S.n_way_one_shot_accuracy(tied, labels, n_way=5, episodes=4000, seed=1)
+    acc = study.n_way_one_shot_accuracy(tied, labels, n_way=5, episodes=4000, seed=1)
     assert acc == pytest.approx(0.2, abs=0.03)
     noise = np.random.default_rng(2).normal(size=(90, 16))
-    assert S.n_way_one_shot_accuracy(noise, labels, n_way=10, episodes=4000, metric="euclidean") == pytest.approx(0.1, abs=0.03)
+    assert study.n_way_one_shot_accuracy(noise, labels, n_way=10, episodes=4000, metric="euclidean") == pytest.approx(0.1, abs=0.03)
     # the same seed gives the same episodes, so two embeddings are compared fairly
-    assert S.n_way_one_shot_accuracy(noise, labels, n_way=5, seed=9) == S.n_way_one_shot_accuracy(noise, labels, n_way=5, seed=9)
+    assert study.n_way_one_shot_accuracy(noise, labels, n_way=5, seed=9) == study.n_way_one_shot_accuracy(noise, labels, n_way=5, seed=9)
 
 
 def test_n_way_uses_a_different_item_as_the_query():
@@ -295,7 +301,7 @@ def test_n_way_uses_a_different_item_as_the_query():
     # the query is always wrong unless it were compared with itself (cosine 1)
     labels = np.array([0, 0, 1, 1])
     emb = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
-    assert S.n_way_one_shot_accuracy(emb, labels, n_way=2, episodes=200) == 0.0
+    assert study.n_way_one_shot_accuracy(emb, labels, n_way=2, episodes=200) == 0.0
 
 
 def test_pair_scores_similarity_and_pca():
@@ -303,20 +309,31 @@ def test_pair_scores_similarity_and_pca():
     labels = np.array([0, 0, 1, 1, 2, 2, 2])
     scores, same = S.pair_scores(emb, labels)
     assert len(scores) == 21 and same.sum() == 1 + 1 + 3
-    sim = S.similarity_matrix(emb)
+    sim = study.similarity_matrix(emb)
     i, j = np.triu_indices(7, 1)
     np.testing.assert_allclose(scores, sim[i, j])
-    np.testing.assert_allclose(S.score_pairs(emb, i, j), sim[i, j])
-    np.testing.assert_allclose(S.score_pairs(emb, i, j, metric="euclidean"), S.similarity_matrix(emb, metric="euclidean")[i, j])
+    np.testing.assert_allclose(study.score_pairs(emb, i, j), sim[i, j])
+    np.testing.assert_allclose(study.score_pairs(emb, i, j, metric="euclidean"), study.similarity_matrix(emb, metric="euclidean")[i, j])
     sampled, sampled_same = S.pair_scores(emb, labels, max_pairs=5, seed=3)
     assert len(sampled) == 5 and set(np.round(sampled, 12)) <= set(np.round(scores, 12))
     assert sampled_same.sum() <= same.sum()
-    xy = S.pca_project(emb, 2)
+    xy = study.pca_project(emb, 2)
     assert xy.shape == (7, 2) and xy[:, 0].var() >= xy[:, 1].var()
     np.testing.assert_allclose(xy.mean(axis=0), 0, atol=1e-12)
-    np.testing.assert_allclose(S.pca_project(emb * 1.0, 2), xy)
+    np.testing.assert_allclose(study.pca_project(emb * 1.0, 2), xy)
     images = np.random.default_rng(1).random((4, 5, 5))
-    assert S.similarity_matrix(images).shape == (4, 4), "images are flattened into pixel vectors"
+    assert study.similarity_matrix(images).shape == (4, 4), "images are flattened into pixel vectors"
+
+
+def test_siamese_scores_use_the_one_cosine_and_a_zero_vector_scores_zero():
+    from imgsim_helpers.learned.embeddings import cosine_similarity_matrix
+
+    emb = np.array([[0.0, 0.0], [3.0, 4.0], [4.0, 3.0]])
+    scores, _ = S.pair_scores(emb, [0, 0, 1])
+    np.testing.assert_array_equal(scores, cosine_similarity_matrix(emb, emb)[np.triu_indices(3, 1)])
+    assert scores.tolist()[:2] == [0.0, 0.0] and np.isfinite(scores).all()
+    sampled, _ = S.pair_scores(emb, [0, 0, 1], max_pairs=2, seed=0)
+    assert set(np.round(sampled, 12)) <= set(np.round(scores, 12))
 
 
 def test_near_duplicate_set_and_split():
@@ -348,19 +365,19 @@ def test_near_duplicate_set_and_split():
 def test_bad_labels_and_embeddings_raise_typed_errors():
     emb = np.zeros((4, 2))
     with pytest.raises(EmptyInputError):
-        S.sample_pairs([], 3)
+        study.sample_pairs([], 3)
     with pytest.raises(InvalidParameterError, match="at least 2 different classes"):
-        S.sample_pairs([1, 1, 1], 3)
+        study.sample_pairs([1, 1, 1], 3)
     with pytest.raises(InvalidParameterError, match="integer class labels"):
-        S.sample_pairs(["a", "b"], 3)
+        study.sample_pairs(["a", "b"], 3)
     with pytest.raises(InvalidParameterError, match="no class has two items"):
-        S.sample_pairs([0, 1, 2], 3)
+        study.sample_pairs([0, 1, 2], 3)
     with pytest.raises(InvalidParameterError, match="needs embeddings"):
-        S.sample_triplets([0, 0, 1, 1], 2, negatives="hard")
+        study.sample_triplets([0, 0, 1, 1], 2, negatives="hard")
     with pytest.raises(ShapeMismatchError):
-        S.sample_triplets([0, 0, 1, 1], 2, negatives="hard", embeddings=emb[:3])
+        study.sample_triplets([0, 0, 1, 1], 2, negatives="hard", embeddings=emb[:3])
     with pytest.raises(UnknownMethodError):
-        S.sample_triplets([0, 0, 1, 1], 2, negatives="semi")
+        study.sample_triplets([0, 0, 1, 1], 2, negatives="semi")
     with pytest.raises(ShapeMismatchError):
         S.pair_scores(emb, [0, 1, 1])
     with pytest.raises(InvalidParameterError, match="NaN"):
@@ -368,19 +385,19 @@ def test_bad_labels_and_embeddings_raise_typed_errors():
     with pytest.raises(EmptyInputError):
         S.pair_scores(np.zeros((0, 2)), [])
     with pytest.raises(InvalidParameterError, match="n_way=5"):
-        S.n_way_one_shot_accuracy(emb, [0, 0, 1, 1], n_way=5)
+        study.n_way_one_shot_accuracy(emb, [0, 0, 1, 1], n_way=5)
     with pytest.raises(InvalidParameterError, match="one item"):
-        S.n_way_one_shot_accuracy(emb[:3], [0, 1, 2], n_way=2)
+        study.n_way_one_shot_accuracy(emb[:3], [0, 1, 2], n_way=2)
     with pytest.raises(InvalidParameterError):
-        S.n_way_one_shot_accuracy(emb, [0, 0, 1, 1], n_way=1)
+        study.n_way_one_shot_accuracy(emb, [0, 0, 1, 1], n_way=1)
     with pytest.raises(UnknownMethodError):
-        S.similarity_matrix(emb, metric="manhattan")
+        study.similarity_matrix(emb, metric="manhattan")
     with pytest.raises(ShapeMismatchError):
-        S.similarity_matrix(emb, np.zeros((2, 3)))
+        study.similarity_matrix(emb, np.zeros((2, 3)))
     with pytest.raises(InvalidParameterError):
-        S.pca_project(emb, 3)
+        study.pca_project(emb, 3)
     with pytest.raises(InvalidParameterError, match="outside"):
-        S.score_pairs(emb, [0], [9])
+        study.score_pairs(emb, [0], [9])
 
 
 def test_bad_scores_raise_typed_errors():
@@ -389,11 +406,11 @@ def test_bad_scores_raise_typed_errors():
     with pytest.raises(ShapeMismatchError):
         S.roc_auc([0.1, 0.2], [True])
     with pytest.raises(EmptyInputError):
-        S.roc_curve([], [])
+        study.roc_curve([], [])
     with pytest.raises(InvalidParameterError):
-        S.equal_error_rate([0.1, np.inf], [True, False])
+        study.equal_error_rate([0.1, np.inf], [True, False])
     with pytest.raises(InvalidParameterError):
-        S.verification_accuracy([0.1, 0.2], [2, 0], 0.5)
+        study.verification_accuracy([0.1, 0.2], [2, 0], 0.5)
 
 
 def test_bad_losses_and_training_options_raise_typed_errors():
@@ -439,10 +456,10 @@ def test_per_query_auc_mean_tracks_the_pair_auc_and_marks_lonely_items():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(6), 5)
     x = rng.normal(size=(30, 8)) + 2.0 * np.eye(8)[labels]
-    per_query = S.per_query_auc(x, labels)
+    per_query = study.per_query_auc(x, labels)
     assert per_query.shape == (30,) and np.all((per_query >= 0) & (per_query <= 1))
     assert per_query.mean() == pytest.approx(S.roc_auc(*S.pair_scores(x, labels)), abs=0.05)
-    lonely = S.per_query_auc(x[:6], [0, 0, 1, 1, 2, 3])
+    lonely = study.per_query_auc(x[:6], [0, 0, 1, 1, 2, 3])
     assert np.isnan(lonely[4]) and np.isnan(lonely[5]) and np.isfinite(lonely[:4]).all()
 
 
@@ -450,19 +467,19 @@ def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_queries():
     rng = np.random.default_rng(1)
     few, many = rng.normal(0.3, 1.0, 20), rng.normal(0.3, 1.0, 2000)
     for values in (few, many):
-        mean, low, high = S.bootstrap_interval(values, seed=0)
+        mean, low, high = study.bootstrap_interval(values, seed=0)
         assert low < mean < high and mean == pytest.approx(values.mean())
-    width = lambda v: np.subtract(*S.bootstrap_interval(v, seed=0)[2:0:-1])  # noqa: E731
+    width = lambda v: np.subtract(*study.bootstrap_interval(v, seed=0)[2:0:-1])  # noqa: E731
     assert width(many) < width(few) / 4
-    assert S.bootstrap_interval([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
-    assert S.bootstrap_interval(few, seed=3) == S.bootstrap_interval(few, seed=3)
+    assert study.bootstrap_interval([1.0, 1.0, 1.0]) == (1.0, 1.0, 1.0)
+    assert study.bootstrap_interval(few, seed=3) == study.bootstrap_interval(few, seed=3)
 
 
 @pytest.mark.parametrize("kwargs", [dict(values=[]), dict(values=[np.nan]), dict(values=[1.0], confidence=1.0),
                                     dict(values=[1.0], confidence=0), dict(values=[1.0], resamples=0)])
 def test_bootstrap_interval_bad_input(kwargs):
     with pytest.raises((EmptyInputError, InvalidParameterError)):
-        S.bootstrap_interval(**kwargs)
+        study.bootstrap_interval(**kwargs)
 
 
 @pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
@@ -486,18 +503,18 @@ def test_bootstrap_auc_difference_matches_the_pooled_auc_and_brackets_it():
     labels = np.repeat(np.arange(10), 4)
     base = rng.normal(size=(40, 8))
     weak, strong = base + 1.0 * np.eye(8)[labels % 8], base + 3.0 * np.eye(8)[labels % 8]
-    difference, low, high = S.bootstrap_auc_difference(weak, strong, labels, resamples=300, seed=0)
+    difference, low, high = study.bootstrap_auc_difference(weak, strong, labels, resamples=300, seed=0)
     expected = S.roc_auc(*S.pair_scores(strong, labels)) - S.roc_auc(*S.pair_scores(weak, labels))
     assert difference == pytest.approx(expected, abs=1e-12)
     assert 0 < low <= difference <= high, "a clear gain: the interval excludes 0"
     # swapping the two negates the difference and mirrors the interval (same resamples)
-    swapped = S.bootstrap_auc_difference(strong, weak, labels, resamples=300, seed=0)
+    swapped = study.bootstrap_auc_difference(strong, weak, labels, resamples=300, seed=0)
     assert swapped == pytest.approx((-difference, -high, -low), abs=1e-9)
 
 
 def test_bootstrap_auc_difference_bad_input():
     x = np.eye(4)
     with pytest.raises(InvalidParameterError):
-        S.bootstrap_auc_difference(x, x, [0, 0, 0, 0])
+        study.bootstrap_auc_difference(x, x, [0, 0, 0, 0])
     with pytest.raises(ShapeMismatchError):
-        S.bootstrap_auc_difference(x, x[:3], [0, 0, 1, 1])
+        study.bootstrap_auc_difference(x, x[:3], [0, 0, 1, 1])

@@ -1,31 +1,16 @@
 """Pretrained weight files: where they are cached, how they are fetched and checked, offline.
 
-Every weight file the course uses by default is pinned here by name, URL and
-checksum (:data:`PINNED`). :func:`fetch` returns a checked local path: it
-looks in the cache first, downloads only when the network answers, and
-otherwise fails within seconds with a :class:`~imgsim_helpers.core.errors.WeightsUnavailableError`
-that names the file, the cache folder and how to put a downloaded copy there.
+Every default weight file is pinned by name, URL and checksum (:data:`PINNED`). :func:`fetch`
+returns a checked local path: the cache first (torch hub's ``checkpoints`` folder unless
+``cache_dir`` is given; open_clip's ``~/.cache/clip`` is searched too), a download only when
+the network answers, and otherwise, within seconds, a
+:class:`~imgsim_helpers.core.errors.WeightsUnavailableError` naming the file, the folder and how
+to put a copy there. The machine counts as offline when asked (``offline=True``), when the
+environment says so (``IMGSIM_OFFLINE``, ``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``), or when
+the download host does not answer within :data:`NETWORK_TIMEOUT_S`; the Hugging Face hub is then
+switched offline too, so open_clip and sentence-transformers read their caches instead of
+retrying for minutes.
 
-Where files go
---------------
-Into torch hub's checkpoint folder, ``$TORCH_HOME/hub/checkpoints`` (by
-default ``~/.cache/torch/hub/checkpoints``), unless ``cache_dir`` is given.
-open_clip's own download folder ``~/.cache/clip`` is searched too, so a file
-that open_clip fetched earlier is found. Sentence-transformers models live in
-the Hugging Face cache (``$HF_HOME/hub``).
-
-Offline
--------
-A loader treats the machine as offline when asked (``offline=True``), when
-the environment says so (``IMGSIM_OFFLINE=1``, ``HF_HUB_OFFLINE=1`` or
-``TRANSFORMERS_OFFLINE=1``), or when a TCP connection to the download host
-does not open within :data:`NETWORK_TIMEOUT_S` seconds. It then also switches
-the Hugging Face hub to offline mode (:func:`set_hub_offline`), so libraries
-built on it (open_clip, transformers, sentence-transformers) read their
-caches instead of retrying for minutes.
-
-Examples
---------
 >>> PINNED["vgg16/imagenet"].filename
 'vgg16-397923af.pth'
 >>> offline_requested(env={"IMGSIM_OFFLINE": "1"})
@@ -34,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -53,26 +39,8 @@ HF_HUB_HOST = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
 
 @dataclass(frozen=True)
 class WeightFile:
-    """One pinned weight file: what it is, where it comes from, how it is checked.
-
-    Attributes
-    ----------
-    key
-        Short name used by the loaders and the command line.
-    description
-        What the weights are, in words.
-    filename
-        Name of the file in the cache folder.
-    url
-        Where it is downloaded from (empty when it ships inside a package).
-    sha256
-        The full SHA-256 hex digest, or the prefix the publisher records
-        (torch hub and open_clip put 8 hex digits in the file name).
-    size_bytes
-        Exact size in bytes when known, else ``None``.
-    size_tolerance
-        Allowed difference from ``size_bytes`` (when the publisher rounds it).
-    """
+    """One pinned weight file. ``url`` is empty when it ships inside a package; ``sha256`` is the full
+    digest or the prefix the publisher puts in the file name; ``size_tolerance`` allows rounding."""
 
     key: str
     description: str
@@ -81,10 +49,6 @@ class WeightFile:
     sha256: str
     size_bytes: int | None = None
     size_tolerance: int = 0
-
-    @property
-    def host(self) -> str:
-        return urlparse(self.url).hostname or ""
 
 
 PINNED: dict[str, WeightFile] = {
@@ -123,28 +87,14 @@ PINNED: dict[str, WeightFile] = {
 # --------------------------------------------------------------------------- where
 
 
-def default_cache_dir() -> Path:
-    """Torch hub's checkpoint folder, where downloads go unless ``cache_dir`` is given.
-
-    Examples
-    --------
-    >>> default_cache_dir().name
-    'checkpoints'
-    """
-    import torch.hub
-
-    return Path(torch.hub.get_dir()) / "checkpoints"
-
-
 def search_dirs(cache_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The folders searched for a cached weight file, in order.
-
-    With ``cache_dir`` only that folder; otherwise torch hub's checkpoint
-    folder, then open_clip's default download folder ``~/.cache/clip``.
-    """
+    """The folders searched for a cached file, downloads going to the first: ``cache_dir`` alone,
+    or torch hub's checkpoint folder then open_clip's ``~/.cache/clip``."""
     if cache_dir is not None:
         return [Path(cache_dir).expanduser()]
-    return [default_cache_dir(), Path("~/.cache/clip").expanduser()]
+    import torch.hub
+
+    return [Path(torch.hub.get_dir()) / "checkpoints", Path("~/.cache/clip").expanduser()]
 
 
 def find_cached(weight: WeightFile, cache_dir: str | os.PathLike | None = None) -> Path | None:
@@ -171,27 +121,18 @@ def sha256_of(path: str | os.PathLike, *, chunk: int = 1 << 22) -> str:
 def verify(path: str | os.PathLike, weight: WeightFile) -> str:
     """Check a file's size and SHA-256 against the pin; return what was checked.
 
-    Raises
-    ------
-    CheckpointError
-        When the size or the checksum differ (a truncated download, another
-        version of the file, a different file under the same name).
+    Raises :class:`CheckpointError` when they differ (truncated, another version, another file).
     """
     path = Path(path)
     size = path.stat().st_size
+    again = "delete it and download it again" + (f" from {weight.url}" if weight.url else "")
     if weight.size_bytes is not None and abs(size - weight.size_bytes) > weight.size_tolerance:
-        raise CheckpointError(
-            f"{path} has {size:,} bytes but {weight.description} has {weight.size_bytes:,}; "
-            f"the file is truncated or a different file: delete it and download it again"
-            + (f" from {weight.url}" if weight.url else "")
-        )
+        raise CheckpointError(f"{path} has {size:,} bytes but {weight.description} has {weight.size_bytes:,}; "
+                              f"the file is truncated or a different file: {again}")
     digest = sha256_of(path)
     if not digest.startswith(weight.sha256):
-        raise CheckpointError(
-            f"{path} has SHA-256 {digest[:16]}... but {weight.description} must start with "
-            f"{weight.sha256[:16]}; the file is corrupt or a different version: delete it and "
-            "download it again" + (f" from {weight.url}" if weight.url else "")
-        )
+        raise CheckpointError(f"{path} has SHA-256 {digest[:16]}... but {weight.description} must start with "
+                              f"{weight.sha256[:16]}; the file is corrupt or a different version: {again}")
     kind = "full SHA-256" if len(weight.sha256) == 64 else f"SHA-256 prefix {weight.sha256}"
     return f"{kind} ok" + (", size ok" if weight.size_bytes is not None else "")
 
@@ -200,26 +141,14 @@ def verify(path: str | os.PathLike, weight: WeightFile) -> str:
 
 
 def offline_requested(env: Mapping[str, str] | None = None) -> bool:
-    """Whether the environment asks for offline mode (``IMGSIM_OFFLINE``, ``HF_HUB_OFFLINE`` ...).
-
-    Examples
-    --------
-    >>> offline_requested(env={"HF_HUB_OFFLINE": "0"})
-    False
-    """
+    """Whether the environment asks for offline mode (``IMGSIM_OFFLINE``, ``HF_HUB_OFFLINE`` ...)."""
     env = os.environ if env is None else env
-    return any(
-        str(env.get(var, "")).strip().lower() in ("1", "true", "yes", "on")
-        for var in OFFLINE_ENV_VARS
-    )
+    return any(str(env.get(var, "")).strip().lower() in ("1", "true", "yes", "on") for var in OFFLINE_ENV_VARS)
 
 
 def network_available(host: str, *, port: int = 443, timeout: float = NETWORK_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to ``host`` opens within ``timeout`` seconds.
-
-    The name lookup runs in a daemon thread because ``getaddrinfo`` ignores
-    socket timeouts and can hang for far longer on a misconfigured network.
-    """
+    """Whether a TCP connection to ``host`` opens within ``timeout`` seconds (probed in a daemon
+    thread: ``getaddrinfo`` ignores socket timeouts and can hang)."""
     result: list[bool] = []
 
     def probe() -> None:
@@ -239,21 +168,20 @@ _OFFLINE_SET_HERE = False
 
 
 def set_hub_offline() -> None:
-    """Switch the Hugging Face hub to offline mode for this process and its children.
-
-    ``huggingface_hub`` reads ``HF_HUB_OFFLINE`` once, at import, into
-    ``huggingface_hub.constants.HF_HUB_OFFLINE``; setting the environment
-    variable alone does nothing once it is imported, so both are set.
-    """
+    """Switch the Hugging Face hub offline for this process and its children (the hub reads
+    ``HF_HUB_OFFLINE`` once, at import, so its constant is set too)."""
     global _OFFLINE_SET_HERE
     if not offline_requested():
         _OFFLINE_SET_HERE = True
     os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
+    _hub_offline_constant(True)
+
+
+def _hub_offline_constant(value: bool) -> None:
+    with contextlib.suppress(ImportError):
         import huggingface_hub.constants as hub_constants
-    except ImportError:
-        return
-    hub_constants.HF_HUB_OFFLINE = True
+
+        hub_constants.HF_HUB_OFFLINE = value
 
 
 def clear_hub_offline() -> None:
@@ -263,29 +191,22 @@ def clear_hub_offline() -> None:
         return
     _OFFLINE_SET_HERE = False
     os.environ.pop("HF_HUB_OFFLINE", None)
-    try:
-        import huggingface_hub.constants as hub_constants
-    except ImportError:
-        return
-    hub_constants.HF_HUB_OFFLINE = False
+    _hub_offline_constant(False)
 
 
 def decide_offline(offline: bool | None, host: str) -> tuple[bool, str]:
     """Resolve an ``offline`` argument into (offline?, reason), switching the hub off if so.
 
-    ``None`` means: offline if the user's environment says so, else if
-    ``host`` does not answer. A switch that an earlier detection set (not
-    the user) does not count: the host is probed again, so a laptop that
-    reconnects, or a network that blocks one host but not another, is seen
-    as it is now.
+    ``None``: offline if the user's environment says so, else if ``host`` does not answer. A
+    switch an earlier detection set (not the user) does not count: the host is probed again, so
+    a laptop that reconnects is seen as it is now.
     """
     if offline is None:
         # HF_HUB_OFFLINE does not count as the user's wish when we set it
         users = {k: v for k, v in os.environ.items() if not (_OFFLINE_SET_HERE and k == "HF_HUB_OFFLINE")}
         if offline_requested(users):
-            offline, reason = True, "offline mode is set in the environment (" + ", ".join(
-                v for v in OFFLINE_ENV_VARS if users.get(v)
-            ) + ")"
+            named = ", ".join(v for v in OFFLINE_ENV_VARS if users.get(v))
+            offline, reason = True, f"offline mode is set in the environment ({named})"
         elif host and not network_available(host):
             offline, reason = True, f"{host} cannot be reached (no network?)"
         else:
@@ -302,62 +223,33 @@ def decide_offline(offline: bool | None, host: str) -> tuple[bool, str]:
 # --------------------------------------------------------------------------- fetch
 
 
-def unavailable_message(
-    weight: WeightFile, folder: Path, reason: str, *, argument: str = "weights"
-) -> str:
-    """The text of the error raised when ``weight`` is neither cached nor downloadable."""
-    return (
-        f"weights unavailable: {weight.description} ({weight.filename}) are not in the cache "
-        f"and cannot be downloaded: {reason}. To use them offline, download {weight.url} on a "
-        f"machine with internet and copy it to {folder / weight.filename} "
-        "(or run `python -m imgsim_helpers.learned.embeddings download` while online, or pass the "
-        f"file's path as {argument}=...). For a smoke run, fallback='random' uses "
-        "randomly initialised weights instead."
-    )
+def _unavailable(weight: WeightFile, folder: Path, reason: str, argument: str) -> WeightsUnavailableError:
+    return WeightsUnavailableError(
+        f"weights unavailable: {weight.description} ({weight.filename}) are not in the cache and cannot be "
+        f"downloaded: {reason}. To use them offline, download {weight.url} on a machine with internet and copy "
+        f"it to {folder / weight.filename} (or run `python -m imgsim_helpers.learned.embeddings download` while "
+        f"online, or pass the file's path as {argument}=...). For a smoke run, fallback='random' uses randomly "
+        "initialised weights instead.")
 
 
-def fetch(
-    weight: WeightFile,
-    *,
-    cache_dir: str | os.PathLike | None = None,
-    offline: bool | None = None,
-    progress: bool = True,
-    argument: str = "weights",
-) -> tuple[Path, str]:
-    """Return ``(path, check)`` for a pinned weight file, downloading it if needed.
+def fetch(weight: WeightFile, *, cache_dir: str | os.PathLike | None = None, offline: bool | None = None,
+          progress: bool = True, argument: str = "weights") -> tuple[Path, str]:
+    """Return ``(path, check)`` for a pinned weight file (an entry of :data:`PINNED`), downloading it if needed.
 
-    Parameters
-    ----------
-    weight
-        The pinned file (an entry of :data:`PINNED`).
-    cache_dir
-        Folder to look in and download to (default: torch hub's checkpoints).
-    offline
-        ``True`` never downloads; ``None`` decides from the environment and a
-        quick connection test to the download host.
-    progress
-        Show a download progress bar.
-    argument
-        The loader argument that takes a local path instead (for the message).
-
-    Raises
-    ------
-    WeightsUnavailableError
-        Not cached, and offline or the download failed.
-    CheckpointError
-        The cached or downloaded file fails the size/checksum check.
+    ``offline=None`` decides from the environment and a quick connection test to the host;
+    ``argument`` names the loader argument that takes a local path instead (for the message).
+    Raises :class:`WeightsUnavailableError` (not cached, and offline or the download failed)
+    or :class:`CheckpointError` (the file fails the size/checksum check).
     """
     cached = find_cached(weight, cache_dir)
     if cached is not None:
         return cached, verify(cached, weight)
     folder = search_dirs(cache_dir)[0]
     if not weight.url:
-        raise WeightsUnavailableError(
-            f"weights unavailable: {weight.description} is not at {folder / weight.filename}"
-        )
-    is_offline, reason = decide_offline(offline, weight.host)
+        raise WeightsUnavailableError(f"weights unavailable: {weight.description} is not at {folder / weight.filename}")
+    is_offline, reason = decide_offline(offline, urlparse(weight.url).hostname or "")
     if is_offline:
-        raise WeightsUnavailableError(unavailable_message(weight, folder, reason, argument=argument))
+        raise _unavailable(weight, folder, reason, argument)
     import torch.hub
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -367,9 +259,7 @@ def fetch(
         # so an interrupted download never leaves a file that looks cached
         torch.hub.download_url_to_file(weight.url, str(target), progress=progress)
     except (OSError, ValueError) as error:
-        raise WeightsUnavailableError(
-            unavailable_message(weight, folder, f"the download failed ({error})", argument=argument)
-        ) from None
+        raise _unavailable(weight, folder, f"the download failed ({error})", argument) from None
     try:
         check = verify(target, weight)
     except CheckpointError:
@@ -384,17 +274,8 @@ def fetch(
 def read_state_dict(path: str | os.PathLike) -> dict:
     """Read a PyTorch state dict from ``.pt``/``.pth``/``.bin`` (torch) or ``.safetensors``.
 
-    A ``{"state_dict": ...}`` wrapper and the ``module.`` prefix that
-    ``DataParallel`` adds are removed. Only tensors are unpickled
-    (``weights_only=True``), so a checkpoint cannot run code.
-
-    Raises
-    ------
-    WeightsUnavailableError
-        The path does not exist.
-    CheckpointError
-        The file is not a readable state dict (corrupt, truncated, not a
-        checkpoint at all, or not a mapping of names to tensors).
+    A ``{"state_dict": ...}`` wrapper and ``DataParallel``'s ``module.`` prefix are removed.
+    Only tensors are unpickled (``weights_only=True``), so a checkpoint cannot run code.
     """
     import torch
 
@@ -417,24 +298,15 @@ def read_state_dict(path: str | os.PathLike) -> dict:
         ) from None
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
-    if not isinstance(state, Mapping) or not state or not all(
-        isinstance(v, torch.Tensor) for v in state.values()
-    ):
-        raise CheckpointError(
-            f"{path} does not hold a state dict (a mapping of parameter names to tensors); "
-            f"got {type(state).__name__}"
-        )
+    if not isinstance(state, Mapping) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} does not hold a state dict (a mapping of parameter names to tensors); "
+                              f"got {type(state).__name__}")
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def load_strict(module, state_dict: Mapping, *, what: str) -> None:
-    """Load ``state_dict`` into ``module`` requiring every key and shape to match.
-
-    Raises
-    ------
-    CheckpointError
-        Listing the first missing/unexpected keys or shape mismatches.
-    """
+    """Load ``state_dict`` into ``module`` requiring every key and shape to match (else a
+    :class:`CheckpointError` listing the first missing/unexpected keys or wrong shapes)."""
     expected = module.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
@@ -444,10 +316,8 @@ def load_strict(module, state_dict: Mapping, *, what: str) -> None:
         if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
     ]
     if missing or unexpected or wrong:
-        parts = []
-        for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)):
-            if keys:
-                parts.append(f"{len(keys)} {label} (e.g. {', '.join(keys[:3])})")
+        parts = [f"{len(keys)} {label} (e.g. {', '.join(keys[:3])})"
+                 for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys]
         raise CheckpointError(
             f"the checkpoint does not fit {what}: " + "; ".join(parts)
             + ". Check that the file was saved from the same architecture."

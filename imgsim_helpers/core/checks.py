@@ -3,12 +3,8 @@
 Every check returns the value in the form the code below it computes with (a native-order
 array, an ``int``, a ``float``, a ``bool``), so internal helpers never check again.
 
->>> check_int(3, "win_size", low=3)
-3
->>> check_real(0.5, "alpha", low=0, high=1)
-0.5
->>> check_choice("gaussian", "window", ("gaussian", "uniform"))
-'gaussian'
+>>> check_int(3, "win_size", low=3), check_real(0.5, "alpha", low=0, high=1)
+(3, 0.5)
 """
 
 from __future__ import annotations
@@ -113,10 +109,7 @@ def check_image(image, *, name: str = "image", min_size: int = 1) -> np.ndarray:
 
     A trailing channel axis of size 1 is dropped; non-native byte order is read by value;
     ``float16`` becomes ``float32`` and ``longdouble`` ``float64`` (OpenCV has neither).
-    Float ranges are not checked here (:func:`check_unit_range` does that).
-
-    >>> check_image(np.zeros((4, 5, 3), np.uint8)).shape
-    (4, 5, 3)
+    Float ranges are :func:`check_unit_range`'s business.
     """
     if not isinstance(image, np.ndarray):
         hint = " (convert a PIL image with np.asarray(img))" if hasattr(image, "getpixel") else ""

@@ -1,12 +1,6 @@
-"""The course images: where they come from, their licences, and how the derived ones are made.
-
-Sources are photographs and textures bundled with scikit-image (public domain or CC0, loaded
-offline); derived images (screenshots, a transparent PNG, a sideways JPEG with an EXIF tag, a
-16-bit PNG, a palette GIF and two broken files) are made from them by ``python -m
-tools.course_data build``, which also writes ``data/manifest.csv``; the files are committed.
-
->>> course_image("astronaut").shape
-(512, 512, 3)
+"""The course images, their sources and licences: photographs and textures bundled with
+scikit-image (loaded offline), and images derived from them into ``data/`` (committed; made by
+``python -m tools.course_data build``).
 """
 
 from __future__ import annotations
@@ -19,12 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from imgsim_helpers.core.checks import check_choice, check_flag
-from imgsim_helpers.core.errors import (
-    EmptyInputError,
-    ImageNotFoundError,
-    InvalidParameterError,
-    unknown_name,
-)
+from imgsim_helpers.core.errors import EmptyInputError, ImageNotFoundError, InvalidParameterError
 from imgsim_helpers.images.io import LOAD_MODES, fit_within, load_image, to_gray, to_rgb
 
 DATA_ENV = "IMGSIM_DATA_DIR"
@@ -97,10 +86,8 @@ def manifest() -> list[CourseImage]:
 
 
 def _entry(name: str) -> CourseImage:
-    for row in manifest():
-        if row.name == name:
-            return row
-    raise unknown_name("course image", name, [r.name for r in manifest()])
+    entries = {row.name: row for row in manifest()}
+    return entries[check_choice(name, "course image", entries)]
 
 
 def list_course_images(*, kind: str | None = None, include_broken: bool = False) -> list[str]:
@@ -132,8 +119,11 @@ def course_path(name: str) -> Path:
 def course_image(name: str, *, mode: str = "rgb", max_side: int | None = None) -> np.ndarray:
     """A course image (a name from :func:`list_course_images`) as a ``uint8`` array.
 
-    ``mode`` is ``"rgb"``, ``"gray"`` or ``"rgba"`` as in :func:`~imgsim_helpers.images.io.load_image`
-    (transparency on white); ``max_side`` shrinks (area averaging) the longer side to at most that.
+    ``mode`` is ``"rgb"``, ``"gray"`` or ``"rgba"`` as in :func:`~imgsim_helpers.images.io.load_image`;
+    ``max_side`` shrinks the longer side to at most that.
+
+    >>> course_image("astronaut", max_side=64).shape
+    (64, 64, 3)
     """
     mode = check_choice(mode, "load mode", LOAD_MODES)
     entry = _entry(name)

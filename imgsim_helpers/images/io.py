@@ -1,8 +1,7 @@
 """Loading image files safely, and converting arrays between dtypes, channels and sizes.
 
-Images are NumPy arrays in RGB order (never BGR), ``uint8`` in [0, 255] or float in
-[0, 1]; gray images are 2-D. Nothing returns ``None`` on failure: a missing or unreadable
-file raises an error that names the path and the reason.
+Images are NumPy arrays in RGB order, ``uint8`` in [0, 255] or float in [0, 1]; gray is 2-D.
+A file that cannot be read raises an error naming the path and the reason, never ``None``.
 """
 
 from __future__ import annotations
@@ -88,14 +87,8 @@ def to_uint8(image, *, name: str = "image") -> np.ndarray:
 
 
 def to_gray(image, *, name: str = "image") -> np.ndarray:
-    """A 2-D gray image by :func:`luma`; alpha is ignored (composite it first if it matters).
-
-    Gray input is returned as is; integer dtypes are rounded and kept, floats stay float,
-    ``bool`` gives ``float64`` in [0, 1].
-
-    >>> to_gray(np.full((1, 1, 3), 100, np.uint8)).tolist()
-    [[100]]
-    """
+    """A 2-D gray image by :func:`luma`, alpha ignored: gray input as is, integer dtypes rounded
+    and kept, floats stay float, ``bool`` gives float64 in [0, 1]."""
     return _gray(check_image(image, name=name))
 
 
@@ -198,11 +191,7 @@ def _size_pair(size) -> tuple[int, int]:
 
 
 def fit_within(image, max_side: int) -> np.ndarray:
-    """Shrink (area averaging) so the longer side is at most ``max_side``; smaller images pass as they are.
-
-    >>> fit_within(np.zeros((100, 50), np.uint8), 40).shape
-    (40, 20)
-    """
+    """Shrink (area averaging) so the longer side is at most ``max_side``; smaller images pass as they are."""
     image = check_image(image)
     return _fit_within(image, check_int(max_side, "max_side", low=8, hint="pixels on the longer side"))
 
@@ -216,12 +205,9 @@ def _fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def align_pair(a, b, *, policy: str = "error", fill=0) -> tuple[np.ndarray, np.ndarray]:
-    """Make two images (with the same channels) the same height and width, by an explicit policy.
-
-    ``"error"`` raises :class:`ShapeMismatchError` if the sizes differ; ``"resize"`` resizes
-    ``b`` to ``a``'s size (its aspect ratio may change); ``"crop"`` crops both, centred, to the
-    common smallest size; ``"pad"`` pads both, centred, to the largest size with ``fill``
-    (one number or one per channel).
+    """Make two images (with the same channels) the same height and width, by an explicit policy:
+    ``"error"`` (raise :class:`ShapeMismatchError`), ``"resize"`` ``b`` to ``a``'s size, ``"crop"``
+    both to the common size or ``"pad"`` both to the larger size with ``fill``, centred.
 
     >>> a, b = np.zeros((4, 6), np.uint8), np.zeros((2, 8), np.uint8)
     >>> [x.shape for x in align_pair(a, b, policy="crop")], [x.shape for x in align_pair(a, b, policy="pad")]
@@ -274,16 +260,11 @@ def load_image(path: str | os.PathLike, *, mode: str = "rgb", background=(255, 2
                max_pixels: int | None = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Read an image file into a ``uint8`` array: RGB (H×W×3), ``"gray"`` (H×W) or ``"rgba"``.
 
-    EXIF orientation is applied; palette, 1-bit, CMYK and YCbCr files become RGB; 16-bit
-    files are divided by 257; transparency is composited onto ``background`` (RGB 0-255) for
-    ``"rgb"`` and ``"gray"``, kept for ``"rgba"``. ``max_pixels`` limits width × height, read
-    from the header before decoding (a 100 kB PNG can hold 900 megapixels); ``None`` leaves
-    Pillow's own limit (~179 MP).
-
-    A missing file raises :class:`ImageNotFoundError` (a ``FileNotFoundError``), a path of the
-    wrong type :class:`ImageTypeError` (saying what to pass instead); anything else that is no
-    readable image (a folder, a pipe, a link loop, an empty, truncated or foreign file, too
-    many pixels, pixels with no faithful 8-bit version) :class:`ImageLoadError`.
+    EXIF orientation is applied; palette, CMYK and 16-bit files (divided by 257) become 8-bit
+    RGB; transparency is composited onto ``background`` (RGB 0-255) unless ``mode="rgba"``.
+    ``max_pixels`` limits width × height before decoding (a 100 kB PNG can hold 900 megapixels).
+    A missing file raises :class:`ImageNotFoundError`, a path of the wrong type
+    :class:`ImageTypeError`, anything else that is no readable image :class:`ImageLoadError`.
     """
     mode = check_choice(mode, "load mode", LOAD_MODES)
     if max_pixels is not None:

@@ -1,14 +1,8 @@
 """The transform library: the changes an image goes through between two copies.
 
 Every transform is ``transform(image, strength, *, seed=0)``, deterministic for a seed, and
-returns a new image of the input's dtype (``crop`` also changes the size, ``transparency``
-adds alpha). Inputs are uint8, uint16, bool or floats in [0, 1] (outside it they are refused,
-not clipped); float16 is computed as float32. Transforms that only move pixels (``crop``,
-``flip``) keep ``bool``; the others return float64 for it. :data:`TRANSFORMS` gives each
-strength's unit, the strength that changes nothing and the range the benchmark sweeps.
-
->>> apply_transform(np.zeros((32, 32, 3), np.uint8), "rotate", 10).shape
-(32, 32, 3)
+returns a new image of the input's dtype (float64 for bool, unless it only moves pixels).
+:data:`TRANSFORMS` gives each strength's unit, its no-change value and the benchmark's sweep.
 """
 
 from __future__ import annotations
@@ -210,12 +204,8 @@ def _check_tolerance(tolerance) -> float:
 
 
 def foreground_mask(image, *, tolerance: float = 12.0) -> np.ndarray:
-    """Boolean H×W mask, True on pixels that are not background.
-
-    RGBA: alpha > 0. Otherwise the background is the region connected to the border whose
-    colour lies within ``tolerance`` gray levels (0-255) of the border's median colour:
-    the plain backdrop of a screenshot, a product photo or a logo.
-    """
+    """Boolean H×W mask, True off the background: alpha > 0 for RGBA, otherwise the pixels not
+    connected to the border within ``tolerance`` gray levels (0-255) of its median colour."""
     return _foreground(check_unit_range(check_image(image)), _check_tolerance(tolerance))
 
 
@@ -234,10 +224,8 @@ def _foreground(image: np.ndarray, tolerance: float) -> np.ndarray:
 
 
 def change_background(image, strength: float, *, seed: int = 0, tolerance: float = 12.0) -> np.ndarray:
-    """Move the background (:func:`foreground_mask`) towards a seeded colour by the fraction ``strength``.
-
-    Foreground pixels are untouched; RGBA input comes back RGB, composited on the new colour.
-    """
+    """Move the background (:func:`foreground_mask`) towards a seeded colour by the fraction
+    ``strength``; RGBA input comes back RGB, composited on the new colour."""
     image = _check(image, strength, "background", seed)
     mask = _foreground(image, _check_tolerance(tolerance))
     colour = np.random.default_rng(seed).integers(0, 256, size=3).astype(np.float32)
@@ -253,10 +241,8 @@ def change_background(image, strength: float, *, seed: int = 0, tolerance: float
 
 
 def transparency(image, strength: float, *, seed: int = 0, tolerance: float = 12.0) -> np.ndarray:
-    """Make the background (:func:`foreground_mask`) transparent: its alpha becomes ``1 - strength``.
-
-    Returns RGBA (gray input is expanded to RGB first).
-    """
+    """Make the background (:func:`foreground_mask`) transparent: its alpha becomes ``1 - strength``
+    (returns RGBA; gray input is expanded to RGB first)."""
     image = _check(image, strength, "transparency", seed)
     mask = _foreground(image, _check_tolerance(tolerance))
     work = _to_work(image)

@@ -1,7 +1,6 @@
-"""Pictures for the notebooks: images with scores, grids, histograms, curves, heatmaps, keypoints.
+"""Figures for the notebooks: images with scores, grids, histograms, curves, heatmaps, keypoints.
 
-Every function draws with matplotlib and returns the ``Figure`` or ``Axes`` (or takes an
-``ax``); none calls ``plt.show()``, so notebooks, tests and the HTML build render alike.
+Each returns its matplotlib ``Figure`` or ``Axes`` and never calls ``plt.show()``.
 """
 
 from __future__ import annotations
@@ -70,11 +69,7 @@ def _no_ticks(ax, title) -> None:
 
 
 def show_image(ax, image, title=None):
-    """Draw one image on a matplotlib Axes (gray with a gray colour map), without ticks.
-
-    >>> import matplotlib.pyplot as plt
-    >>> show_image(plt.subplots()[1], np.zeros((4, 4)), "black")
-    """
+    """Draw one image on a matplotlib Axes (gray with a gray colour map), without ticks."""
     _draw(ax, _display(image), title)
 
 
@@ -127,11 +122,7 @@ def show_images(images: Sequence[np.ndarray] | Mapping[str, np.ndarray], titles:
 
 
 def image_grid(rows: Sequence[Sequence[np.ndarray]], *, row_labels=None, col_labels=None, size: float = 2.2):
-    """Draw a table of images: ``rows[i][j]`` in row i, column j, with optional labels.
-
-    >>> len(image_grid([[np.zeros((4, 4))] * 3] * 2, col_labels=["a", "b", "c"]).axes)
-    6
-    """
+    """Draw a table of images: ``rows[i][j]`` in row i, column j, with optional labels."""
     cells = [[(_display(image, f"rows[{i}][{j}]"), col_labels[j] if col_labels is not None and i == 0 else None)
               for j, image in enumerate(row)] for i, row in enumerate(rows)]
     if not cells or not cells[0]:
@@ -154,11 +145,7 @@ def _bin_colours(shape: tuple[int, ...], space: str) -> np.ndarray:
 
 def plot_histogram(histogram, *, space: str = "rgb", ax=None, title: str | None = None, top: int | None = None):
     """Draw a :func:`color_histogram`: gray as bars over intensity, colour as one bar per bin in
-    the bin's centre colour (``top`` keeps only the fullest bins, sorted).
-
-    >>> from imgsim_helpers.metrics.histograms import color_histogram
-    >>> ax = plot_histogram(color_histogram(np.zeros((4, 4, 3), np.uint8), bins=2))
-    """
+    the bin's centre colour (``top`` keeps only the fullest bins, sorted)."""
     space = check_choice(space, "histogram space", HISTOGRAM_SPACES)
     top = None if top is None else check_int(top, "top", low=0, hint="0 or None draws every bin")
     h = np.asarray(histogram, dtype=np.float64)
@@ -181,10 +168,7 @@ def plot_histogram(histogram, *, space: str = "rgb", ax=None, title: str | None 
 
 def plot_curves(x: Sequence[float], curves: Mapping[str, Sequence[float]], *, xlabel: str, ylabel: str = "score",
                 title: str | None = None, ax=None, marker: str = "o"):
-    """Plot several score curves against one parameter (for example similarity vs shift).
-
-    >>> ax = plot_curves([0, 1, 2], {"ssim": [1, 0.8, 0.5]}, xlabel="shift (px)")
-    """
+    """Plot several score curves against one parameter (for example similarity vs shift)."""
     for name, values in curves.items():
         if len(values) != len(x):
             raise ShapeMismatchError(f"curve {name!r} has {len(values)} values for {len(x)} x positions")
@@ -240,12 +224,7 @@ def plot_heatmap(matrix, *, row_labels: Sequence[str] | None = None, col_labels:
 
 def mark_random_weights(figure, weights: str):
     """Stamp :data:`RANDOM_WEIGHTS_MARK` across a Figure (or an Axes' figure) when ``weights`` is
-    ``"random"``, so a copied picture keeps saying its scores are noise; return the stamp or ``None``.
-
-    >>> import matplotlib.pyplot as plt
-    >>> mark_random_weights(plt.figure(), "random").get_text() == RANDOM_WEIGHTS_MARK
-    True
-    """
+    ``"random"``, so a copied picture keeps saying its scores are noise; return the stamp or ``None``."""
     if not isinstance(weights, str):
         raise InvalidParameterError(f"weights must be the recorded weights as a string such as 'random' or "
                                     f"'pretrained'; got {type(weights).__name__}")
@@ -265,10 +244,7 @@ def mark_random_weights(figure, weights: str):
 
 
 def show_map(image_map, *, ax=None, title: str | None = None, cmap: str = "viridis", vmin=None, vmax=None):
-    """Draw a 2-D map (an SSIM map, a phase-congruency map) with a colour bar.
-
-    >>> ax = show_map(np.random.default_rng(0).random((8, 8)), title="map")
-    """
+    """Draw a 2-D map (an SSIM map, a phase-congruency map) with a colour bar."""
     m = _matrix(image_map, "show_map")
     ax = _axes(ax, 4, 4)
     ax.figure.colorbar(ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax), ax=ax, fraction=0.046, pad=0.04)
@@ -315,12 +291,7 @@ def draw_keypoints(image, keypoints, *, ax=None, max_points: int | None = 300, c
 
     ``keypoints`` are :class:`~imgsim_helpers.metrics.keypoints.Features` (angles in degrees
     from +x towards +y, rows downwards) or an ``(N, 2)`` array of (x, y), with an optional
-    third column of radii. At most ``max_points`` are drawn (the first: Features are sorted
-    strongest first; ``None``: all).
-
-    >>> ax = draw_keypoints(np.zeros((32, 32), np.uint8), np.array([[10.0, 12.0, 4.0]]))
-    >>> len(ax.patches)
-    1
+    third column of radii; the first ``max_points`` are drawn (Features: the strongest).
     """
     from matplotlib.collections import LineCollection
     from matplotlib.patches import Circle

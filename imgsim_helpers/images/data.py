@@ -129,13 +129,10 @@ def course_image(name: str, *, mode: str = "rgb", max_side: int | None = None) -
     entry = _entry(name)
     if not entry.file.startswith("skimage."):
         image = load_image(data_dir() / entry.file, mode=mode)
-    elif mode == "rgba":
-        image = _skimage_source(name)
-        if not (image.ndim == 3 and image.shape[2] == 4):
-            image = np.dstack([to_rgb(image), np.full(image.shape[:2], 255, np.uint8)])
-    else:
+    else:  # the sources are gray or RGB, and opaque
         image = to_rgb(_skimage_source(name))
-        image = to_gray(image) if mode == "gray" else image
+        if mode != "rgb":
+            image = to_gray(image) if mode == "gray" else np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
     return image if max_side is None else fit_within(image, max_side)
 
 

@@ -28,7 +28,6 @@ from typing import NamedTuple
 
 import cv2
 import numpy as np
-import scipy.signal
 
 from imgsim_helpers.core.checks import (
     check_choice,
@@ -86,8 +85,9 @@ def ssim_reference(x, y, *, data_range: float = 255.0, window=None, k1: float = 
     w = ssim_window() if window is None else window
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
 
-    def local_mean(image):  # window-weighted mean of every window lying wholly inside the image
-        return scipy.signal.correlate2d(image, w, mode="valid")
+    def local_mean(image):  # the w-weighted mean of every window lying wholly inside the image
+        windows = np.lib.stride_tricks.sliding_window_view(image, w.shape)
+        return np.einsum("ijkl,kl->ij", windows, w)
 
     mu_x, mu_y = local_mean(x), local_mean(y)
     var_x = local_mean(x * x) - mu_x**2

@@ -19,7 +19,7 @@ over a million perceptual-hash-like codes, FAISS ``IndexBinaryFlat`` and
 ``IndexBinaryHash`` against a NumPy XOR + popcount scan, on queries that are
 copies of stored hashes with 0 to 8 bits flipped.
 
-The vectors are :func:`~imgsim_helpers.scale.index.synthetic_embeddings` (the
+The vectors are :func:`~imgsim_helpers.lessons.index_study.synthetic_embeddings` (the
 recipe of FAISS's ``SyntheticDataset``: a 10-dimensional Gaussian bent into
 512 dimensions, unit length), since a million real embeddings would take
 hours to compute here; the hashes are uniform random 64-bit codes.
@@ -60,7 +60,8 @@ def vector_rows(n: int = N_VECTORS, dimension: int = DIMENSION, n_queries: int =
     """Exact, HNSW and IVF-PQ rows over ``n`` synthetic vectors."""
     import faiss
 
-    from imgsim_helpers.scale.index import build_index, measure_index, synthetic_embeddings
+    from imgsim_helpers.lessons.index_study import measure_index, synthetic_embeddings
+    from imgsim_helpers.scale.index import build_index
 
     threads = faiss.omp_get_max_threads()
     _say(f"{n:,} × {dimension} synthetic vectors, {n_queries} queries, FAISS {faiss.__version__}, {threads} threads")
@@ -127,12 +128,8 @@ def hamming_rows(n: int = N_VECTORS, n_queries: int = N_QUERIES, numpy_queries: 
     """k-NN over ``n`` 64-bit hashes: FAISS binary indexes against the NumPy popcount scan."""
     import faiss
 
-    from imgsim_helpers.scale.index import (
-        build_hash_index,
-        hamming_knn_numpy,
-        query_ms,
-        recall_at_k,
-    )
+    from imgsim_helpers.lessons.index_study import hamming_knn_numpy, query_ms, recall_at_k
+    from imgsim_helpers.scale.index import build_hash_index
 
     rng = np.random.default_rng(0)
     base = rng.integers(0, 2**64 - 1, size=n, dtype=np.uint64, endpoint=True)

@@ -13,19 +13,17 @@ from imgsim_helpers.core.errors import (
     IndexNotFoundError,
     InvalidParameterError,
     UnknownMethodError,
+    UnknownOptionError,
 )
 from imgsim_helpers.learned.embeddings import top_k
-from imgsim_helpers.scale.index import (
-    as_hash_codes,
-    build_hash_index,
-    build_index,
+from imgsim_helpers.lessons.index_study import (
     exact_neighbours,
     hamming_knn_numpy,
-    load_index,
     measure_index,
     recall_at_k,
     synthetic_embeddings,
 )
+from imgsim_helpers.scale.index import as_hash_codes, build_hash_index, build_index, load_index
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -146,8 +144,12 @@ def test_bad_knobs_and_kinds(data):
     vectors, queries, _ = data
     with pytest.raises(UnknownMethodError, match="build_hash_index"):
         build_index(vectors, "binary")
-    with pytest.raises(InvalidParameterError, match="knobs"):
+    with pytest.raises(UnknownOptionError, match="'hnsw' index takes no option 'nprobe'; its options are: m,"):
         build_index(vectors, "hnsw", nprobe=3)
+    with pytest.raises(InvalidParameterError, match="knob m must be an integer >= 1"):
+        build_index(vectors, "hnsw", m=0)
+    with pytest.raises(InvalidParameterError, match="knob nlist"):
+        build_index(vectors, "ivfpq", nlist=True)
     with pytest.raises(InvalidParameterError, match="trained on at least"):
         build_index(vectors[:100], "ivfpq", nlist=10, pq_m=4)
     with pytest.raises(InvalidParameterError, match="divide"):

@@ -194,3 +194,94 @@ def test_query_cost_grows_with_the_gallery_and_plots_log_log():
     plt.close("all")
     with pytest.raises(EmptyInputError):
         plot_query_cost([{**rows[-1], "status": "unavailable"}])
+
+
+# --------------------------------------------------------------------------- the declarative registry
+
+# A value each option refuses (a wrong type or out of range); every declared option must have one here.
+BAD_VALUES = {"size": 0, "hash_size": 1, "max_side": "big", "max_features": 0, "device": "tpu",
+              "fallback": "zeros", "seed": -1}
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_every_method_refuses_an_unknown_option_and_names_the_valid_ones(name):
+    from imgsim_helpers.core.errors import UnknownOptionError
+    from imgsim_helpers.registry import METHOD_OPTIONS
+
+    declared = list(METHOD_OPTIONS[name])
+    with pytest.raises(UnknownOptionError) as caught:
+        build_method(name, sise=64)  # checked before any model loads
+    assert caught.value.given == ("sise",) and list(caught.value.valid) == declared
+    assert f"{name} takes no option 'sise'; its options are: {', '.join(declared) or 'none'}" == str(caught.value)
+    assert isinstance(caught.value, InvalidParameterError)
+
+
+@pytest.mark.parametrize("name", METHOD_NAMES)
+def test_every_declared_option_checks_its_value(name):
+    from imgsim_helpers.registry import METHOD_OPTIONS
+
+    assert set(METHOD_OPTIONS[name]) <= set(BAD_VALUES)
+    for option in METHOD_OPTIONS[name]:
+        with pytest.raises(InvalidParameterError, match=option):
+            build_method(name, **{option: BAD_VALUES[option]})
+
+
+def test_options_for_keeps_what_a_method_declares():
+    from imgsim_helpers.registry import options_for
+
+    settings = {"device": "cpu", "size": 96, "max_side": 192}
+    assert options_for("ssim", **settings) == {"size": 96}
+    assert options_for("sift", **settings) == {"max_side": 192}
+    assert options_for("clip", **settings) == {"device": "cpu"}
+    assert options_for("histogram_rgb", **settings) == {}
+    with pytest.raises(UnknownMethodError):
+        options_for("no_such_method")
+    assert build_method("ssim", size=64).options == {"size": 64}
+    assert build_method("ms_ssim", size=64).options == {"size": 176}  # five scales need 176 pixels
+
+
+def test_embeddings_use_the_one_cosine_and_a_zero_vector_scores_zero():
+    method = build_method("mobilenet_v2", device="cpu", fallback="random")
+    v = np.arange(1, 6, dtype=np.float32)
+    assert method.compare(v, np.zeros(5, np.float32)) == 0.0
+    assert method.compare(v, 2 * v) == pytest.approx(1.0)
+    matrix = method.matrix([v, -v], [v, np.zeros(5, np.float32)])
+    np.testing.assert_allclose(matrix, [[1.0, 0.0], [-1.0, 0.0]], atol=1e-12)
+
+
+def test_the_three_faces_say_unavailable_the_same_way(monkeypatch, tmp_path, capsys):
+    import json
+
+    import imgsim_helpers.registry as methods
+    from imgsim_helpers.apps import cli, web_app
+
+    error = h.WeightsUnavailableError("CLIP weights not cached and no network\nsecond line")
+
+    def offline(**_):
+        raise error
+
+    monkeypatch.setitem(methods.BUILDERS, "clip", offline)
+    expected = methods.unavailable_status(error)
+    assert expected == "unavailable: weights (CLIP weights not cached and no network)"
+    bench = build_benchmark(smoke=True, families=["flip"], sources=["astronaut"], distractors=[])
+    assert run_method("clip", bench).status == expected
+    web_app.clear_method_cache()
+    rows, _ = web_app.compare_images(A, A, methods=["clip"], figures=False)
+    web_app.clear_method_cache()
+    assert rows[0].note == expected
+    from PIL import Image
+
+    Image.fromarray(A).save(tmp_path / "a.png")
+    assert cli.main(["compare", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--json"]) == cli.EXIT_OK
+    assert json.loads(capsys.readouterr().out)["results"]["clip"]["status"] == expected
+
+
+def test_a_bit_hash_is_stored_packed_and_compared_by_xor_and_popcount():
+    from imgsim_helpers.apps.retrieval import comparison_work, feature_size
+
+    bench = build_benchmark(smoke=True, families=["flip"], sources=["astronaut", "coffee"], distractors=[])
+    result = run_methods(["phash"], bench, smoke=True, progress=False)[0]
+    assert (result.feature_numbers, result.feature_bytes, result.compare_work) == (8, 8, 8)  # 64 bits = 8 bytes
+    bits = build_method("phash", hash_size=16).extract(A)  # 256 bits
+    assert bits.shape == (256,) and feature_size(bits) == (32, 32)
+    assert comparison_work("phash", "hash", [bits], [bits]) == 32

@@ -38,12 +38,35 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 IMAGES = ("astronaut", "coffee", "chelsea", "coins")
 
 
+def test_a_local_run_prints_none_of_rays_own_lines(tmp_path):
+    """``imgsim embed`` as a user runs it (a fresh process starting its own local Ray): stderr stays empty.
+
+    First in the file, so that it runs before the module's Ray instance starts.
+    """
+    pytest.importorskip("ray")
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(h.get_image("coffee", max_side=64)).save(folder / "coffee.png")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+    done = subprocess.run([sys.executable, "-m", "imgsim_helpers.apps.cli", "embed", str(folder), "--out",
+                           str(tmp_path / "e.parquet"), "--cpus", "1", "--workers", "1", "--json"],
+                          capture_output=True, text=True, timeout=600, env={**env, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == EXIT_OK, done.stderr
+    assert json.loads(done.stdout)["embedded"] == 1
+    assert done.stderr == "", done.stderr  # no "Set ray log level ...", no actor-restart warning
+
+
 @pytest.fixture(scope="module")
 def ray_local():
     ray = pytest.importorskip("ray")
     import os
 
-    ray.init(num_cpus=min(2, os.cpu_count() or 1), include_dashboard=False, logging_level=logging.ERROR,
+    # address="local": a new instance, never a cluster another process left running on this machine
+    ray.init(address="local", num_cpus=min(2, os.cpu_count() or 1), include_dashboard=False, logging_level=logging.ERROR,
              log_to_driver=False, object_store_memory=128 * 2**20)
     yield ray
     ray.shutdown()

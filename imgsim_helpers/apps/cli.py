@@ -4,20 +4,17 @@
 
     imgsim compare A.jpg B.jpg [--method all|ssim|fsim|...] [--json]
     imgsim search QUERY.jpg GALLERY_DIR [--method histogram_rgb] [--top 5] [--json]
+    imgsim embed FOLDER ... | imgsim index build|query ...   (see apps.cli_scale)
 
-Exit codes: 0 success; 2 bad arguments or an image that cannot be used
-(missing, unreadable, above the pixel limit, too small for the method);
-3 a method whose model weights are not available (offline); 1 anything
-unexpected (one line; ``imgsim --debug ...`` shows the traceback); 141 the
-reader of the output went away early (``imgsim search ... | head -1``), as
-for any command stopped by a closed pipe.
+Exit codes: 0 success; 2 bad arguments or an image that cannot be used (missing,
+unreadable, above the pixel limit, too small for the method); 3 a method whose weights
+are not available (offline); 1 anything unexpected (one line; ``imgsim --debug ...``
+shows the traceback); 141 the reader of the output went away early (``| head -1``).
 
-One image never ends a run: ``search`` skips a gallery file that cannot be
-read or that the method cannot use (too small, an extreme strip) and lists
-it, with the reason, under ``skipped`` (``--json``) or on stderr;
-``compare --method all`` reports a method that cannot score the pair as
-``failed: ...`` and still prints every other score (exit 0 if any method
-scored, 2 if none did).
+One image never ends a run: ``search`` lists a gallery file it cannot read or use under
+``skipped`` (``--json``) or on stderr; ``compare --method all`` reports a method that
+cannot score the pair as ``failed: ...`` and prints every other score (exit 0 if any
+method scored, 2 if none did).
 """
 
 from __future__ import annotations
@@ -30,47 +27,44 @@ import sys
 from pathlib import Path
 
 from imgsim_helpers.core.errors import EmptyInputError, ImgSimError, WeightsUnavailableError
+from imgsim_helpers.registry import (
+    METHOD_NAMES,
+    build_method,
+    first_line,
+    options_for,
+    unavailable_status,
+)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _size(image) -> str:
     return f"{image.shape[1]}×{image.shape[0]} pixels (width×height)"
 
 
+def _score_pair(name: str, image1, image2, device: str) -> dict:
+    """One method's result for ``compare --method all``: a score, or why there is none."""
+    try:
+        method = build_method(name, **options_for(name, device=device))
+    except WeightsUnavailableError as error:
+        return {"score": None, "status": unavailable_status(error)}
+    try:
+        return {"score": method.similarity(image1, image2), "status": "ok", "weights": method.weights}
+    except ImgSimError as error:  # one method that cannot use this pair must not lose the others' scores
+        return {"score": None, "status": f"failed: {first_line(error)}", "weights": method.weights}
+
+
 def _compare(args) -> int:
     from imgsim_helpers.images.io import load_image
-    from imgsim_helpers.registry import METHOD_NAMES, build_method
-
     image1, image2 = load_image(args.image1), load_image(args.image2)
-    one = args.method != "all"
-    names = [args.method] if one else list(METHOD_NAMES)
-    results = {}
-    for name in names:
-        try:
-            method = build_method(name, device=args.device)
-        except WeightsUnavailableError as error:
-            if one:
-                raise
-            results[name] = {"score": None, "status": f"unavailable: {_first_line(error)}"}
-            continue
-        try:
-            score = method.similarity(image1, image2)
-        except ImgSimError as error:
-            if one:
-                raise
-            # One method that cannot use this pair (an image too small for keypoints) must not
-            # throw away the scores the others computed.
-            results[name] = {"score": None, "status": f"failed: {_first_line(error)}", "weights": method.weights}
-            continue
-        results[name] = {"score": score, "status": "ok", "weights": method.weights}
+    if args.method == "all":
+        results = {name: _score_pair(name, image1, image2, args.device) for name in METHOD_NAMES}
+    else:  # one method: its errors propagate to main's exit codes
+        method = build_method(args.method, **options_for(args.method, device=args.device))
+        results = {args.method: {"score": method.similarity(image1, image2), "status": "ok",
+                                 "weights": method.weights}}
     if args.json:
         print(json.dumps({"image1": str(args.image1), "image2": str(args.image2), "results": results}, indent=2))
     else:
@@ -79,7 +73,7 @@ def _compare(args) -> int:
             print(f"{name:15s} {score}  {'' if result['status'] == 'ok' else result['status']}")
     failed = [name for name, result in results.items() if result["status"].startswith("failed")]
     if failed:
-        print(f"imgsim: {len(failed)} of {len(names)} methods could not score this pair "
+        print(f"imgsim: {len(failed)} of {len(results)} methods could not score this pair "
               f"({_size(image1)} and {_size(image2)}): {', '.join(failed)}", file=sys.stderr)
         if all(result["score"] is None for result in results.values()):
             return EXIT_BAD_INPUT
@@ -98,26 +92,20 @@ def _gallery_features(method, images: list, paths: list, skipped: list) -> tuple
             features.append(method.extract(image))
             kept.append(path)
         except Exception as error:  # noqa: BLE001 - one image must not end the run; it is listed
-            reason = _first_line(error) if isinstance(error, ImgSimError) else f"{type(error).__name__}: {_first_line(error)}"
-            skipped.append({"path": str(path),
-                            "error": f"cannot use image {str(path)!r} ({_size(image)}) with --method "
-                                     f"{method.name}: {reason}"})
+            reason = first_line(error) if isinstance(error, ImgSimError) else f"{type(error).__name__}: {first_line(error)}"
+            skipped.append({"path": str(path), "error": f"cannot use image {str(path)!r} ({_size(image)}) with "
+                                                        f"--method {method.name}: {reason}"})
     return features, kept
 
 
-def _search(args) -> int:
+def _load_gallery(folder: Path, quiet: bool) -> tuple[list, list, list]:
+    """The readable images under ``folder``, their paths, and the files skipped with why."""
     from tqdm.auto import tqdm
 
     from imgsim_helpers.images.io import load_image
-    from imgsim_helpers.registry import build_method
-
-    folder = Path(args.gallery)
-    if not folder.is_dir():
-        raise EmptyInputError(f"gallery {str(folder)!r} is not a folder of images")
-    query_image = load_image(args.query)
     paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     images, kept, skipped = [], [], []
-    for path in tqdm(paths, desc="loading gallery", disable=args.json or not paths, file=sys.stderr):
+    for path in tqdm(paths, desc="loading gallery", disable=quiet or not paths, file=sys.stderr):
         try:
             images.append(load_image(path))
             kept.append(path)
@@ -125,12 +113,22 @@ def _search(args) -> int:
             skipped.append({"path": str(path), "error": str(error)})
     if not images:
         raise EmptyInputError(f"no readable images in {str(folder)!r} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    method = build_method(args.method, device=args.device)
+    return images, kept, skipped
+
+
+def _search(args) -> int:
+    from imgsim_helpers.images.io import load_image
+    folder = Path(args.gallery)
+    if not folder.is_dir():
+        raise EmptyInputError(f"gallery {str(folder)!r} is not a folder of images")
+    query_image = load_image(args.query)
+    images, kept, skipped = _load_gallery(folder, args.json)
+    method = build_method(args.method, **options_for(args.method, device=args.device))
     try:
         query = method.extract(query_image)
     except ImgSimError as error:
         print(f"imgsim: the query {str(args.query)!r} ({_size(query_image)}) cannot be used with --method "
-              f"{args.method}: {_first_line(error)}", file=sys.stderr)
+              f"{args.method}: {first_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     gallery, kept = _gallery_features(method, images, kept, skipped)
     if not gallery:
@@ -141,18 +139,18 @@ def _search(args) -> int:
     order = sorted(range(len(kept)), key=lambda i: -scores[i] if math.isfinite(scores[i]) else math.inf)[: args.top]
     hits = [{"rank": r + 1, "path": str(kept[i]), "score": float(scores[i])} for r, i in enumerate(order)]
     if args.json:
-        print(json.dumps({"query": str(args.query), "method": args.method, "results": hits, "skipped": skipped}, indent=2))
-    else:
-        for hit in hits:
-            print(f"{hit['rank']:3d}  {hit['score']:.4f}  {hit['path']}")
-        for skip in skipped:
-            print(f"skipped: {skip['error']}", file=sys.stderr)
+        print(json.dumps({"query": str(args.query), "method": args.method, "results": hits, "skipped": skipped},
+                         indent=2))
+        return EXIT_OK
+    for hit in hits:
+        print(f"{hit['rank']:3d}  {hit['score']:.4f}  {hit['path']}")
+    for skip in skipped:
+        print(f"skipped: {skip['error']}", file=sys.stderr)
     return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from imgsim_helpers.registry import METHOD_NAMES
-
+    from imgsim_helpers.apps.cli_scale import add_scale_commands
     parser = argparse.ArgumentParser(prog="imgsim", description="Measure how similar images are.")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,8 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (compare, search):
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.add_argument("--device", default="auto", help="auto, cpu or cuda (models only)")
-    from imgsim_helpers.apps.cli_scale import add_scale_commands
-
     add_scale_commands(sub)  # imgsim embed, imgsim index build|query (near duplicates at scale)
     return parser
 
@@ -177,27 +173,27 @@ def build_parser() -> argparse.ArgumentParser:
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null, so that the interpreter's last flush finds no closed pipe."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # a stdout without a file descriptor (tests)
         pass
 
 
-def main(argv: list[str] | None = None) -> int:
+def _run(args) -> int:
     from imgsim_helpers.core.device import check_device
+    check_device(getattr(args, "device", "auto"))
+    if args.command in ("embed", "index"):
+        from imgsim_helpers.apps.cli_scale import run_scale_command
+        return run_scale_command(args)
+    return _compare(args) if args.command == "compare" else _search(args)
 
+
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "top", 1) < 1:
         print("imgsim: error: --top must be at least 1", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        check_device(getattr(args, "device", "auto"))
-        if args.command in ("embed", "index"):
-            from imgsim_helpers.apps.cli_scale import run_scale_command
-
-            code = run_scale_command(args)
-        else:
-            code = _compare(args) if args.command == "compare" else _search(args)
+        code = _run(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
         return code
     except BrokenPipeError:
@@ -215,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - one line for the user; --debug shows the traceback
         if args.debug:
             raise
-        print(f"imgsim: unexpected error {type(error).__name__}: {_first_line(error)} "
+        print(f"imgsim: unexpected error {type(error).__name__}: {first_line(error)} "
               "(run `imgsim --debug ...` for the traceback, and report it)", file=sys.stderr)
         return EXIT_UNEXPECTED
 

@@ -7,11 +7,9 @@
     imgsim index build embeddings.parquet [more.parquet ...] --out INDEX_DIR --kind hnsw [--knob ef_search=128]
     imgsim index query INDEX_DIR QUERY.jpg --top 5 [--json] [--method NAME]
 
-Registered in :mod:`imgsim_helpers.apps.cli`, with its exit codes: 0 success,
-2 bad input (no such folder or index, no images, a table or index of
-another method or dimension), 3 weights unavailable. ``embed`` exits 0
-when some files failed: they are rows with their error in the table, and
-counted on stderr.
+Exit codes as in :mod:`imgsim_helpers.apps.cli`: 0 success, 2 bad input (no such folder or
+index, no images, a table or index of another method or dimension), 3 weights unavailable.
+``embed`` exits 0 when some files failed: they are rows with their error, counted on stderr.
 """
 
 from __future__ import annotations
@@ -19,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from imgsim_helpers.core.errors import EmbeddingMismatchError, InvalidParameterError
-
-SCALE_COMMANDS = ("embed", "index")
 
 
 def add_scale_commands(sub) -> None:
@@ -73,14 +70,10 @@ def _knobs(pairs: list[str]) -> dict:
 
 def _embed(args) -> int:
     from imgsim_helpers.scale.pipeline import embed_folder
-
     report = embed_folder(args.folder, args.out, method=args.method, batch_size=args.batch_size,
                           address=args.address, device=args.device, workers=args.workers, num_cpus=args.cpus,
                           progress=not args.json, verbose=args.verbose)
-    summary = {"out": str(report.out), "method": report.method, "dimension": report.dimension,
-               "weights": report.weights, "files": report.files, "embedded": report.embedded,
-               "failed": report.failed, "kept": report.kept, "workers": report.workers,
-               "address": report.address, "seconds": round(report.seconds, 2)}
+    summary = {**asdict(report), "out": str(report.out), "seconds": round(report.seconds, 2)}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -94,7 +87,6 @@ def _embed(args) -> int:
 
 def _index_build(args) -> int:
     from imgsim_helpers.scale.pipeline import build_index_from_tables
-
     index = build_index_from_tables(args.tables, args.kind, **_knobs(args.knob))
     index.save(args.out)
     summary = {"out": str(args.out), "kind": index.kind, "method": index.method, "count": index.count,
@@ -109,34 +101,33 @@ def _index_build(args) -> int:
     return 0
 
 
-def _index_query(args) -> int:
+def _query_vector(args, index):
+    """The query image as the index needs it: its pHash for a binary index, else its embedding."""
     from imgsim_helpers.images.io import load_image
-    from imgsim_helpers.scale.index import load_index
-
-    index = load_index(args.index_dir)
+    from imgsim_helpers.registry import build_method, options_for
+    image = load_image(args.query)
     if index.binary:
-        if args.method not in (None, index.method):
-            index.check_query(method=args.method)
-        from imgsim_helpers.scale.pipeline import _phash
+        index.check_query(method=args.method)
+        from imgsim_helpers.scale.pipeline import phash_hex
+        return phash_hex(image)
+    name = args.method or index.method
+    if name is None:
+        raise EmbeddingMismatchError(f"the index in {str(args.index_dir)!r} does not say which method made it; "
+                                     "pass --method")
+    index.check_query(method=name)
+    method = build_method(name, **options_for(name, device=args.device))
+    weights = index.extra.get("weights")
+    if weights and weights != method.weights:
+        print(f"imgsim: warning: the index holds vectors from {weights} weights, the query is embedded with "
+              f"{method.weights} weights; the scores compare different models", file=sys.stderr)
+    return method.extract(image)
 
-        vector = _phash(load_image(args.query))
-    else:
-        method_name = args.method or index.method
-        if method_name is None:
-            raise EmbeddingMismatchError(f"the index in {str(args.index_dir)!r} does not say which method made it; "
-                                         "pass --method")
-        index.check_query(method=method_name)
-        from imgsim_helpers.registry import build_method
 
-        method = build_method(method_name, device=args.device)
-        weights = index.extra.get("weights")
-        if weights and weights != method.weights:
-            print(f"imgsim: warning: the index holds vectors from {weights} weights, the query is embedded with "
-                  f"{method.weights} weights; the scores compare different models", file=sys.stderr)
-        vector = method.extract(load_image(args.query))
-    scores, positions = index.search(vector, args.top)
-    hits = [{"rank": r + 1, "path": index._label(p), "score": float(s)}
-            for r, (s, p) in enumerate(zip(scores[0], positions[0], strict=True)) if p >= 0]
+def _index_query(args) -> int:
+    from imgsim_helpers.scale.index import load_index
+    index = load_index(args.index_dir)
+    hits = [{"rank": rank + 1, "path": path, "score": score}
+            for rank, (path, score) in enumerate(index.search_ids(_query_vector(args, index), args.top)[0])]
     if args.json:
         print(json.dumps({"query": str(args.query), "index": str(args.index_dir), "kind": index.kind,
                           "method": index.method, "results": hits}, indent=2))

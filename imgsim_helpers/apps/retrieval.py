@@ -1,22 +1,16 @@
 """A near-duplicate retrieval benchmark: every method on the same images.
 
-Every source image goes through each transform family (crop, rotation,
-scale, flip, blur, noise, JPEG, brightness, contrast, text overlay,
-background change) at a few strengths; each transformed copy is a query
-whose one correct answer is its source, hidden in a gallery of all sources
-plus distractors (textures and a second screenshot of the same page).
+Every source image goes through each transform family (crop, rotation, scale, flip, blur,
+noise, JPEG, brightness, contrast, text overlay, background) at a few strengths; each copy
+is a query whose one correct answer is its source, hidden in a gallery of all sources plus
+distractors (textures, a second screenshot of the same page).
 
-For each method of :mod:`imgsim_helpers.registry` the benchmark computes
-every image's feature once, compares all queries with the gallery, and
-measures **recall@1** (the source strictly outscores every other gallery
-image — ties count as misses) and **mAP** (with one relevant image per
-query, the mean of 1/rank — the mean reciprocal rank, which equals mAP only
-because each query has exactly one relevant image; ties are ranked
-pessimistically), per transform family, plus the time to extract a feature
-and to compare two features on this run. Times move with the machine's load,
-so the benchmark also records what does not: each feature's size (numbers
-and bytes) and an estimate of the multiply-adds one comparison needs
-(:func:`comparison_work`).
+For each method of :mod:`imgsim_helpers.registry` the benchmark computes every feature once,
+compares all queries with the gallery and measures **recall@1** (the source strictly
+outscores every other gallery image; ties are misses) and **mAP** (one relevant image per
+query, so the mean of 1/rank; ties ranked pessimistically) per family, plus the time per
+feature and per comparison. Times move with the machine's load, so it also records what
+does not: each feature's size and the work of one comparison (:func:`comparison_work`).
 
 Command line::
 
@@ -28,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import math
 import sys
 import time
@@ -36,35 +31,26 @@ from pathlib import Path
 
 import numpy as np
 
+from imgsim_helpers.core.checks import check_choice
 from imgsim_helpers.core.errors import (
     EmptyInputError,
     ImgSimError,
     InvalidParameterError,
     WeightsUnavailableError,
-    unknown_name,
 )
 from imgsim_helpers.images.io import to_rgb
+from imgsim_helpers.registry import METHOD_NAMES, build_method, options_for, unavailable_status
 
-SOURCES = (
-    "astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "immunohistochemistry", "hubble_deep_field",
-    "retina", "moon", "page", "text", "horse", "colorwheel", "screenshot_desktop", "horse_transparent",
-)
+SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "immunohistochemistry", "hubble_deep_field",
+           "retina", "moon", "page", "text", "horse", "colorwheel", "screenshot_desktop", "horse_transparent")
 DISTRACTORS = ("brick", "grass", "gravel", "screenshot_mobile")
 SMOKE_SOURCES = ("astronaut", "chelsea", "coffee", "camera", "coins", "screenshot_desktop")
 SMOKE_DISTRACTORS = ("brick", "screenshot_mobile")
 
 # Two strengths per family: a moderate and a strong change (flip has one).
 FAMILY_STRENGTHS: dict[str, tuple[float, ...]] = {
-    "crop": (0.2, 0.4),
-    "rotate": (10, 45),
-    "scale": (1.25, 1.6),
-    "flip": (1,),
-    "blur": (2, 5),
-    "noise": (10, 30),
-    "jpeg": (30, 10),
-    "brightness": (30, 60),
-    "contrast": (0.6, 1.6),
-    "text_overlay": (0.1, 0.2),
+    "crop": (0.2, 0.4), "rotate": (10, 45), "scale": (1.25, 1.6), "flip": (1,), "blur": (2, 5), "noise": (10, 30),
+    "jpeg": (30, 10), "brightness": (30, 60), "contrast": (0.6, 1.6), "text_overlay": (0.1, 0.2),
     "background": (0.5, 1.0),
 }
 
@@ -81,46 +67,24 @@ class Benchmark:
     query_strength: list[float]
 
 
-def build_benchmark(
-    *,
-    sources=None,
-    distractors=None,
-    families=None,
-    smoke: bool = False,
-    max_side: int = 192,
-    seed: int = 0,
-) -> Benchmark:
+def build_benchmark(*, sources=None, distractors=None, families=None, smoke: bool = False, max_side: int = 192,
+                    seed: int = 0) -> Benchmark:
     """Make the gallery and the transformed queries (deterministic for a seed).
 
-    Parameters
-    ----------
-    sources, distractors
-        Course image names (defaults: :data:`SOURCES`, :data:`DISTRACTORS`, or
-        the smaller smoke sets).
-    families
-        Transform families to use (default: all of :data:`FAMILY_STRENGTHS`);
-        smoke runs keep only the strongest strength of each.
-    max_side
-        Every image is shrunk so its longer side is at most this.
-
-    Raises
-    ------
-    EmptyInputError
-        If there are no sources.
-    UnknownMethodError
-        For an unknown family.
+    ``sources`` and ``distractors`` are course image names (defaults: :data:`SOURCES`,
+    :data:`DISTRACTORS`, or the smoke sets); ``families`` the transform families (default
+    all; smoke runs keep each one's strongest strength); every image is shrunk to ``max_side``.
+    Raises :class:`EmptyInputError` without sources, :class:`UnknownMethodError` for an unknown family.
     """
     from imgsim_helpers.images.data import course_image
     from imgsim_helpers.images.transforms import apply_transform
-
     sources = list((SMOKE_SOURCES if smoke else SOURCES) if sources is None else sources)
     distractors = list(distractors if distractors is not None else (SMOKE_DISTRACTORS if smoke else DISTRACTORS))
     if not sources:
         raise EmptyInputError("the benchmark needs at least one source image")
     families = list(families or FAMILY_STRENGTHS)
     for family in families:
-        if family not in FAMILY_STRENGTHS:
-            raise unknown_name("transform family", family, FAMILY_STRENGTHS)
+        check_choice(family, "transform family", FAMILY_STRENGTHS)
     gallery_names = sources + [d for d in distractors if d not in sources]
     gallery = [course_image(name, max_side=max_side) for name in gallery_names]
     queries, source_index, query_family, query_strength = [], [], [], []
@@ -169,8 +133,9 @@ def _extract_all(method, images: list[np.ndarray], errors: list[str], label: str
 
 
 def _arrays(feature) -> list[np.ndarray]:
+    """The arrays a gallery stores for one feature; bit hashes packed, 8 bits a byte."""
     if isinstance(feature, np.ndarray):
-        return [feature]
+        return [np.packbits(feature, axis=-1) if feature.dtype == bool else feature]
     if hasattr(feature, "descriptors"):  # keypoints: positions and descriptors are what matching reads
         return [np.asarray(feature.xy), np.asarray(feature.descriptors)]
     if hasattr(feature, "pc") and hasattr(feature, "gradient"):  # FSIM: the maps fsim_compare reads
@@ -181,10 +146,10 @@ def _arrays(feature) -> list[np.ndarray]:
 def feature_size(feature) -> tuple[int, int]:
     """How many numbers and bytes one image's feature holds (what a gallery has to store).
 
-    Examples
-    --------
-    >>> feature_size(np.zeros(512, np.float32))
-    (512, 2048)
+    A bit hash is stored packed: a 64-bit hash is 8 one-byte numbers, not 64.
+
+    >>> feature_size(np.zeros(512, np.float32)), feature_size(np.zeros(64, bool))
+    ((512, 2048), (8, 8))
     """
     arrays = _arrays(feature)
     return int(sum(a.size for a in arrays)), int(sum(a.nbytes for a in arrays))
@@ -198,27 +163,18 @@ FSIM_OPERATIONS_PER_PIXEL = 15  # two similarity maps (≈5 each), their product
 def comparison_work(name: str, family: str, queries: list, gallery: list) -> float:
     """Estimated multiply-adds of one comparison, from the features' sizes (does not depend on load).
 
-    The estimates count the dominant term of each comparison:
+    The dominant term of each comparison: vectors (histograms, embeddings) 3 per number (a
+    correlation or cosine sums a·b, a·a, b·b); SSIM on s×s images the formula's 5 filtered
+    maps, each a separable 11-tap Gaussian: 110·s² (the fast path filters 4 maps); MS-SSIM
+    the same at 5 scales, halving the side; FSIM about 15 operations per pixel of its maps
+    (phase congruency is per image); keypoints n₁·n₂·D for brute-force matching (D numbers,
+    or D bytes XOR-and-count for binary descriptors); bit hashes one XOR-and-count per byte
+    of the packed hash (8 for 64 bits), as for binary descriptors.
 
-    * vectors (histograms, embeddings): 3 per number — a correlation or a
-      cosine sums three products (a·b, a·a, b·b) over the feature;
-    * SSIM on s×s images: the formula's 5 filtered maps (μx, μy, σx², σy², σxy),
-      each a separable 11-tap Gaussian, 2·11 multiply-adds per pixel: 110·s²
-      (the course's fast path filters x²+y² as one map: 4/5 of that);
-    * MS-SSIM: the same at each of 5 scales, halving the side each time;
-    * FSIM, phase congruency already computed per image: about 15 operations
-      per pixel of its maps;
-    * keypoints: brute-force matching compares every descriptor of one image
-      with every descriptor of the other: n₁·n₂·D (D numbers for float
-      descriptors, D bytes XOR-and-count for binary ones); the RANSAC step
-      after it is small beside this.
-
-    Examples
-    --------
     >>> comparison_work("histogram_rgb", "histogram", [np.zeros(512)], [np.zeros(512)])
     1536.0
-    >>> comparison_work("ssim", "structural", [np.zeros((128, 128))], [np.zeros((128, 128))])
-    1802240.0
+    >>> comparison_work("phash", "hash", [np.zeros(64, bool)], [np.zeros(64, bool)])
+    8.0
     """
     features = [f for f in (*queries, *gallery) if f is not None]
     if not features:
@@ -228,6 +184,8 @@ def comparison_work(name: str, family: str, queries: list, gallery: list) -> flo
         n_gallery = np.mean([len(f.descriptors) for f in gallery if f is not None] or [0])
         width = max(f.descriptors.shape[1] if f.descriptors.ndim == 2 else 0 for f in features)
         return float(n_query * n_gallery * width)
+    if family == "hash":
+        return float(np.mean([feature_size(f)[1] for f in features]))
     if name in ("ssim", "ms_ssim"):
         side_squared = float(np.mean([np.asarray(f).shape[0] * np.asarray(f).shape[1] for f in features]))
         scales = MS_SSIM_SCALES if name == "ms_ssim" else 1
@@ -240,12 +198,9 @@ def comparison_work(name: str, family: str, queries: list, gallery: list) -> flo
 def forward_flops(model) -> int:
     """Floating-point operations of one forward pass of an embedding model on one image.
 
-    Counted by ``torch.utils.flop_counter.FlopCounterMode`` on a single
-    preprocessed input (a multiply-add counts as 2), so the number is the same
-    on every machine and for any weights.
+    Counted by torch's ``FlopCounterMode`` on one preprocessed input (a multiply-add is 2),
+    so the number is the same on every machine and for any weights.
 
-    Examples
-    --------
     >>> import torch
     >>> from imgsim_helpers.learned.embeddings import EmbeddingModel, Preprocess
     >>> linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 2))
@@ -255,7 +210,6 @@ def forward_flops(model) -> int:
     """
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-
     crop = model.preprocess.crop
     x = torch.zeros(1, 3, crop, crop, device=model.device)
     counter = FlopCounterMode(display=False)
@@ -271,25 +225,25 @@ def _score_matrix(method, queries: list, gallery: list, errors: list[str]) -> np
         except Exception as error:
             errors.append(f"vectorised comparison: {type(error).__name__}: {error}")
     out = np.full((len(queries), len(gallery)), np.nan)
-    for i, q in enumerate(queries):
-        for j, g in enumerate(gallery):
-            if q is None or g is None:
-                continue
+    for (i, q), (j, g) in itertools.product(enumerate(queries), enumerate(gallery)):
+        if q is not None and g is not None:
             try:
                 out[i, j] = method.compare(q, g)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - one pair must not stop the run; it is listed
                 errors.append(f"compare query {i} with gallery {j}: {type(error).__name__}: {error}")
     return out
 
 
 def run_method(name: str, bench: Benchmark, **options) -> MethodResult:
-    """Run one registered method on the benchmark; unavailable weights and failures are reported, not raised."""
-    from imgsim_helpers.registry import build_method
+    """Run one registered method on the benchmark; unavailable weights and failures are reported, not raised.
 
+    ``options`` are settings for every method (``device``, ``size``, ``max_side``): each
+    method gets the ones it declares.
+    """
     try:
-        method = build_method(name, **options)
+        method = build_method(name, **options_for(name, **options))
     except WeightsUnavailableError as error:
-        return MethodResult(name, f"unavailable: weights ({str(error).splitlines()[0][:120]})")
+        return MethodResult(name, unavailable_status(error))
     errors: list[str] = []
     start = time.perf_counter()
     gallery = _extract_all(method, bench.gallery, errors, "gallery image")
@@ -305,31 +259,26 @@ def run_method(name: str, bench: Benchmark, **options) -> MethodResult:
                         float(numbers), float(nbytes), work)
 
 
+def _check_methods(methods) -> list[str]:
+    names = list(methods or METHOD_NAMES)
+    for name in names:
+        check_choice(name, "similarity method", METHOD_NAMES)
+    return names
+
+
 def run_methods(methods, bench: Benchmark, *, smoke: bool = False, device: str = "cpu",
                 progress: bool = True) -> list[MethodResult]:
-    """Run registered methods on a built benchmark (the per-query scores stay in each result).
-
-    :func:`run_benchmark` summarises these into rows; keep the results when
-    you need per-query hits (for example to bootstrap a difference between
-    two methods over the queries).
-    """
+    """Run registered methods on a built benchmark; the per-query scores stay in each result
+    (to bootstrap a difference between two methods over the queries, say)."""
     from tqdm.auto import tqdm
-
-    from imgsim_helpers.registry import METHOD_NAMES
-
-    methods = list(methods or METHOD_NAMES)
-    for name in methods:
-        if name not in METHOD_NAMES:
-            raise unknown_name("similarity method", name, METHOD_NAMES)
+    names = _check_methods(methods)
     options = {"device": device, "size": 96 if smoke else 128, "max_side": 192 if smoke else 256}
-    return [run_method(name, bench, **options) for name in tqdm(methods, desc="methods", disable=not progress)]
+    return [run_method(name, bench, **options) for name in tqdm(names, desc="methods", disable=not progress)]
 
 
 def evaluate(scores: np.ndarray, source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per query: hit at rank 1 (strictly best) and average precision 1/rank (ties ranked pessimistically).
 
-    Examples
-    --------
     >>> hit, ap = evaluate(np.array([[0.9, 0.1], [0.5, 0.5]]), np.array([0, 1]))
     >>> hit.tolist(), ap.tolist()
     ([True, False], [1.0, 0.5])
@@ -354,17 +303,11 @@ def summarise(results: list[MethodResult], bench: Benchmark) -> list[dict]:
     rows = []
     families = np.array(bench.query_family)
     for result in results:
-        base = {
-            "method": result.method,
-            "status": result.status,
-            "weights": result.weights,
-            "extract_ms_per_image": result.extract_seconds_per_image * 1e3,
-            "compare_us_per_pair": result.compare_seconds_per_pair * 1e6,
-            "feature_numbers": result.feature_numbers,
-            "feature_bytes": result.feature_bytes,
-            "compare_work": result.compare_work,
-            "errors": len(result.errors),
-        }
+        base = {"method": result.method, "status": result.status, "weights": result.weights,
+                "extract_ms_per_image": result.extract_seconds_per_image * 1e3,
+                "compare_us_per_pair": result.compare_seconds_per_pair * 1e6,
+                "feature_numbers": result.feature_numbers, "feature_bytes": result.feature_bytes,
+                "compare_work": result.compare_work, "errors": len(result.errors)}
         if result.scores is None:
             rows.append({**base, "family": "all", "n_queries": 0, "recall_at_1": math.nan, "mean_ap": math.nan})
             continue
@@ -379,11 +322,9 @@ def summarise(results: list[MethodResult], bench: Benchmark) -> list[dict]:
 def recall_table(rows: list[dict], *, keep_unavailable: bool = False) -> tuple[list[str], list[str], np.ndarray]:
     """Methods, families, and their recall@1 matrix (methods × families, "all" last).
 
-    By default only the methods that ran; with ``keep_unavailable=True`` every
-    method of ``rows`` in its order, a method that did not run as a row of NaN.
+    Only the methods that ran, unless ``keep_unavailable``: then every method, one that did
+    not run as a row of NaN.
 
-    Examples
-    --------
     >>> rows = [dict(method="a", family="blur", status="ok", recall_at_1=0.5),
     ...         dict(method="a", family="all", status="ok", recall_at_1=0.5),
     ...         dict(method="b", family="all", status="unavailable: weights", recall_at_1=float("nan"))]
@@ -401,14 +342,9 @@ GALLERY_SIZES = np.unique(np.round(np.logspace(0, 6, 61)).astype(np.int64))  # 1
 
 
 def query_cost_seconds(extract_ms_per_image: float, compare_us_per_pair: float, gallery_sizes=GALLERY_SIZES) -> np.ndarray:
-    """Seconds to answer one query against galleries of the given sizes, gallery features precomputed.
+    """Seconds to answer one query against galleries of the given sizes, gallery features precomputed:
+    ``extract + N × compare``, from the measured costs (an index, notebook 09, changes the second term).
 
-    One feature extraction (the query's) plus one comparison per gallery
-    image: ``extract + N × compare``. Extrapolated from the measured per-image
-    and per-pair costs; an index (notebook 09) changes the second term.
-
-    Examples
-    --------
     >>> query_cost_seconds(10.0, 1.0, [1, 1000]).round(6).tolist()
     [0.010001, 0.011]
     """
@@ -422,20 +358,16 @@ def plot_query_cost(rows: list[dict], *, ax=None, gallery_sizes=GALLERY_SIZES):
     """Log-log plot of one query's cost against gallery size, one line per method that ran."""
     if ax is None:
         from imgsim_helpers.images.viz import _plt
-
         _, ax = _plt().subplots(figsize=(7, 4.5))
     overall = [r for r in rows if r["family"] == "all" and r["status"] == "ok"]
     if not overall:
         raise EmptyInputError("no method ran, so there is no cost to plot")
     sizes = np.asarray(gallery_sizes, dtype=np.float64)
-    styles = ["-", "--", ":", "-."]
     for k, r in enumerate(overall):
         seconds = query_cost_seconds(r["extract_ms_per_image"], r["compare_us_per_pair"], sizes)
-        ax.plot(sizes, seconds, styles[k // 10 % 4], label=r["method"], lw=1.4)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("gallery size (images)")
-    ax.set_ylabel("seconds per query (one extraction + N comparisons)")
+        ax.plot(sizes, seconds, ["-", "--", ":", "-."][k // 10 % 4], label=r["method"], lw=1.4)
+    ax.set(xscale="log", yscale="log", xlabel="gallery size (images)",
+           ylabel="seconds per query (one extraction + N comparisons)")
     ax.set_title("cost of one query, extrapolated from this run's measured costs", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, ncol=2)
@@ -445,8 +377,6 @@ def plot_query_cost(rows: list[dict], *, ax=None, gallery_sizes=GALLERY_SIZES):
 def best_per_family(rows: list[dict]) -> dict[str, list[str]]:
     """For each family, the method(s) with the highest recall@1 (all of them when tied).
 
-    Examples
-    --------
     >>> rows = [dict(method=m, family="blur", status="ok", recall_at_1=r) for m, r in [("a", 0.5), ("b", 0.9)]]
     >>> best_per_family(rows)
     {'blur': ['b']}
@@ -464,7 +394,6 @@ def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
     from matplotlib.figure import Figure
 
     from imgsim_helpers.images.viz import plot_heatmap
-
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "retrieval.csv", "heatmap": out / "recall_heatmap.png", "cost": out / "query_cost.png"}
     with paths["csv"].open("w", newline="") as handle:
@@ -476,27 +405,20 @@ def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
     if any(r["status"] == "ok" for r in rows):
         status = {r["method"]: r["status"] for r in rows if r["family"] == "all"}
         labels = [m if status.get(m) == "ok" else f"{m} (unavailable)" for m in methods]
-        fig = Figure(figsize=(1.0 + 0.75 * len(families), 1.2 + 0.45 * len(methods)))
-        ax = fig.subplots()
-        plot_heatmap(table, row_labels=labels, col_labels=families, ax=ax, cmap="magma", title="recall@1", missing="n/a")
-        fig.tight_layout()
-        fig.savefig(paths["heatmap"], dpi=110)
-
-        fig = Figure(figsize=(7, 4.5))
-        plot_query_cost(rows, ax=fig.subplots())
-        fig.tight_layout()
-        fig.savefig(paths["cost"], dpi=110)
+        heatmap = Figure(figsize=(1.0 + 0.75 * len(families), 1.2 + 0.45 * len(methods)), layout="tight")
+        plot_heatmap(table, row_labels=labels, col_labels=families, ax=heatmap.subplots(), cmap="magma",
+                     title="recall@1", missing="n/a")
+        heatmap.savefig(paths["heatmap"], dpi=110)
+        cost = Figure(figsize=(7, 4.5), layout="tight")
+        plot_query_cost(rows, ax=cost.subplots())
+        cost.savefig(paths["cost"], dpi=110)
     return paths
 
 
 def run_benchmark(methods=None, *, smoke: bool = False, out=None, device: str = "cpu", seed: int = 0,
                   progress: bool = True, **bench_options) -> list[dict]:
     """Build the benchmark, run every method, write outputs to ``out`` (if given), return the tidy rows."""
-    from imgsim_helpers.registry import METHOD_NAMES
-
-    for name in list(methods or METHOD_NAMES):  # check the names before building the images
-        if name not in METHOD_NAMES:
-            raise unknown_name("similarity method", name, METHOD_NAMES)
+    _check_methods(methods)  # before building the images
     bench = build_benchmark(smoke=smoke, seed=seed, **bench_options)
     results = run_methods(methods, bench, smoke=smoke, device=device, progress=progress)
     rows = summarise(results, bench)
@@ -506,8 +428,6 @@ def run_benchmark(methods=None, *, smoke: bool = False, out=None, device: str = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from imgsim_helpers.registry import METHOD_NAMES
-
     parser = argparse.ArgumentParser(prog="python -m imgsim_helpers.apps.retrieval", description=__doc__.splitlines()[0])
     parser.add_argument("--methods", nargs="+", default=None, help=f"default: all of {', '.join(METHOD_NAMES)}")
     parser.add_argument("--smoke", action="store_true", help="fewer images and strengths: well under a minute")

@@ -1,41 +1,21 @@
 """A live comparison page: two images, every similarity method, side by side.
 
-Run it with ``python -m imgsim_helpers.apps.web_app`` and open http://127.0.0.1:7860.
-Pick two course images (or upload your own), press *Compare*, and the page
-shows
+Run ``python -m imgsim_helpers.apps.web_app`` and open http://127.0.0.1:7860. Pick two
+course images (or upload your own), press *Compare*: the page shows every method of
+:mod:`imgsim_helpers.registry` (method, family, score, note; a method without weights is
+listed as ``unavailable: weights``, never dropped), the SSIM map, the phase-congruency maps
+and local similarity of FSIM, the keypoint matches and the embedding similarities.
+The page's work is in plain functions (:func:`load_upload`, :func:`compare_images`,
+:func:`comparison_outputs` ...) that the tests call without a browser.
 
-* a table of every method of :mod:`imgsim_helpers.registry` — method, family,
-  score (higher = more similar), note; a method whose model weights are not
-  available is listed as ``unavailable: weights``, never dropped;
-* the SSIM map, the two phase-congruency maps FSIM weighs with and its local
-  similarity map, the keypoint matches (inliers green, outliers red), and the
-  embedding similarities.
+Limits: uploads over 20 MiB (:data:`MAX_UPLOAD_BYTES`) or 40 megapixels
+(:data:`MAX_UPLOAD_PIXELS`), empty files, non-images and images under 16 pixels a side
+are refused with a message; both images are shrunk (aspect kept) to at most
+:data:`WORK_SIDE` (256) pixels a side before any method runs, so the scores are what
+``imgsim compare`` gives for the shrunk images. Models load on the first comparison and
+stay; missing weights are remembered until a restart. No telemetry, system fonts, and the
+server listens on 127.0.0.1 (``--host`` to change; ``--share`` is off unless asked for).
 
-Everything the page does is in plain functions (:func:`load_upload`,
-:func:`compare_images`, :func:`comparison_outputs` ...) that the tests call
-without a browser; :func:`build_app` only wires them to Gradio widgets.
-
-Limits, for speed and safety:
-
-* uploads larger than :data:`MAX_UPLOAD_BYTES` (20 MiB) or
-  :data:`MAX_UPLOAD_PIXELS` (40 megapixels), empty files, files that are not
-  images and images smaller than :data:`MIN_SIDE` (16) pixels are refused with
-  a message on the page;
-* both images are shrunk (area averaging, aspect kept) so that their longer
-  side is at most :data:`WORK_SIDE` (256) pixels before any method runs; the
-  methods then resize as they always do (for example SSIM and FSIM compare
-  128×128 gray versions), so the scores are what ``imgsim compare`` gives for
-  the shrunk images.
-
-Models (MobileNetV2, VGG16, CLIP) are loaded on the first comparison, not at
-import, and kept for the next ones; a model whose weights cannot be found is
-remembered as unavailable until the app restarts. Gradio's telemetry is
-switched off and the page uses system fonts, so nothing is fetched from the
-internet; the server listens on 127.0.0.1 unless ``--host`` says otherwise,
-and ``--share`` (a public Gradio link) is off unless asked for.
-
-Examples
---------
 >>> import imgsim_helpers as h
 >>> a = h.course_image("camera", max_side=64)
 >>> result = compare_images(a, a, methods=["ssim", "histogram_rgb"], figures=False)
@@ -58,29 +38,30 @@ from typing import NamedTuple
 
 import numpy as np
 
-from imgsim_helpers.core.checks import check_image
+from imgsim_helpers.core.checks import check_choice, check_image, check_int
 from imgsim_helpers.core.errors import (
     ImageLoadError,
     ImgSimError,
     InvalidParameterError,
     WeightsUnavailableError,
-    unknown_name,
 )
 from imgsim_helpers.images.io import fit_within, to_rgb, to_uint8
+from imgsim_helpers.registry import (
+    METHOD_NAMES,
+    build_method,
+    first_line,
+    options_for,
+    unavailable_status,
+)
 
 log = logging.getLogger(__name__)
 
-WORK_SIDE = 256
-"""Inputs are shrunk so that their longer side is at most this many pixels."""
-MIN_SIDE = 16
-"""The smallest accepted image side (phase congruency and keypoints need 16)."""
+WORK_SIDE = 256  # inputs are shrunk so that their longer side is at most this
+MIN_SIDE = 16  # the smallest accepted side (phase congruency and keypoints need 16)
 MAX_UPLOAD_BYTES = 20 * 2**20
-"""The largest accepted upload, in bytes (20 MiB)."""
-MAX_UPLOAD_PIXELS = 40_000_000
-"""The largest accepted upload, in pixels (40 megapixels, checked before decoding)."""
+MAX_UPLOAD_PIXELS = 40_000_000  # checked in the header, before decoding
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TABLE_HEADERS = ("method", "family", "score", "note")
-UNAVAILABLE_NOTE = "unavailable: weights (not cached, cannot be downloaded)"
 KEYPOINT_DRAW_ORDER = ("sift", "orb", "akaze", "surf")
 DEFAULT_PORT = 7860
 _UPLOAD_HINT = "Upload a PNG, JPEG, BMP, GIF, TIFF or WebP image."
@@ -96,7 +77,6 @@ def _mib(n: float) -> str:
 def _header_pixels(path: Path) -> float | None:
     """Pixels according to the file header (no decoding); None when Pillow cannot identify it."""
     from PIL import Image
-
     try:
         with Image.open(path) as img:
             width, height = img.size
@@ -107,38 +87,27 @@ def _header_pixels(path: Path) -> float | None:
     return float(width) * float(height)
 
 
-def load_upload(
-    path,
-    *,
-    label: str = "image",
-    max_bytes: int = MAX_UPLOAD_BYTES,
-    max_pixels: int = MAX_UPLOAD_PIXELS,
-) -> np.ndarray | str:
-    """Read an uploaded file, or explain in one sentence why it cannot be used.
+def _size_problem(p: Path, who: str, max_bytes: int, max_pixels: int) -> str | None:
+    """Why a file is too large to decode (bytes first, then the header's pixels), or None."""
+    size = p.stat().st_size
+    if size > max_bytes:
+        return f"{who} is too large: {_mib(size)}, the limit is {_mib(max_bytes)}. Shrink or recompress it first."
+    pixels = _header_pixels(p)
+    if pixels is not None and pixels > max_pixels:
+        shown = "more than Pillow will decode" if math.isinf(pixels) else f"{pixels / 1e6:.1f} megapixels"
+        return (f"{who} is too large: {shown}, the limit is {max_pixels / 1e6:g} megapixels. "
+                f"Resize it first (the app works at {WORK_SIDE} pixels anyway).")
+    return None
 
-    The page shows the sentence instead of a traceback, so nothing here raises
-    for a bad file: the result is either the image or the message.
 
-    Parameters
-    ----------
-    path
-        The uploaded file (Gradio hands over a temporary path).
-    label
-        How the message names the file's role ("image 1").
-    max_bytes, max_pixels
-        Size limits: the file size is checked first, then the width × height in
-        the header, before the pixels are decoded (a small PNG can hold a huge
-        image).
+def load_upload(path, *, label: str = "image", max_bytes: int = MAX_UPLOAD_BYTES,
+                max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray | str:
+    """Read an uploaded file as ``uint8`` RGB, or explain in one sentence why it cannot be used.
 
-    Returns
-    -------
-    numpy.ndarray or str
-        ``uint8`` RGB image (EXIF rotation applied, transparency composited on
-        white), or a message for the user that starts with the label and the
-        file name.
+    Never raises for a bad file: the page shows the sentence (it starts with ``label`` and
+    the file name). The size limits are checked before the pixels are decoded (a small PNG
+    can hold a huge image).
 
-    Examples
-    --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "notes.png"
     >>> _ = p.write_text("hello")
@@ -146,7 +115,6 @@ def load_upload(
     'image 1 (notes.png) cannot be used: it is not an image file in a format Pillow can read. Upload a PNG, JPEG, BMP, GIF, TIFF or WebP image.'
     """
     from imgsim_helpers.images.io import load_image
-
     if path is None or str(path).strip() == "":
         return f"{label}: no file was uploaded. {_UPLOAD_HINT}"
     p = Path(path)
@@ -154,19 +122,9 @@ def load_upload(
     try:
         if not p.is_file():
             return f"{who} cannot be used: the uploaded file is no longer there; upload it again."
-        size = p.stat().st_size
-        if size > max_bytes:
-            return (
-                f"{who} is too large: {_mib(size)}, the limit is {_mib(max_bytes)}. "
-                "Shrink or recompress it first."
-            )
-        pixels = _header_pixels(p)
-        if pixels is not None and pixels > max_pixels:
-            shown = "more than Pillow will decode" if math.isinf(pixels) else f"{pixels / 1e6:.1f} megapixels"
-            return (
-                f"{who} is too large: {shown}, the limit is {max_pixels / 1e6:g} megapixels. "
-                f"Resize it first (the app works at {WORK_SIDE} pixels anyway)."
-            )
+        problem = _size_problem(p, who, max_bytes, max_pixels)
+        if problem:
+            return problem
         image = load_image(p)
     except ImageLoadError as error:
         return f"{who} cannot be used: {error.reason}. {_UPLOAD_HINT}"
@@ -177,32 +135,23 @@ def load_upload(
         return f"{who} cannot be used: it could not be read ({type(error).__name__}: {error})."
     height, width = image.shape[:2]
     if min(height, width) < MIN_SIDE:
-        return (
-            f"{who} is too small: {width}×{height} pixels; the methods need at least "
-            f"{MIN_SIDE}×{MIN_SIDE}."
-        )
+        return f"{who} is too small: {width}×{height} pixels; the methods need at least {MIN_SIDE}×{MIN_SIDE}."
     return image
 
 
 def course_choices() -> list[str]:
     """The course images offered in the pickers (the deliberately broken files left out)."""
     from imgsim_helpers.images.data import list_course_images
-
     return list_course_images()
 
 
 def load_choice(name, *, label: str = "image") -> np.ndarray | str:
     """A course image by name, or a message (as :func:`load_upload`).
 
-    Examples
-    --------
-    >>> load_choice("camera").shape
-    (512, 512, 3)
     >>> load_choice("", label="image 2")
     'image 2: choose a course image or upload a file.'
     """
     from imgsim_helpers.images.data import course_image
-
     if not name:
         return f"{label}: choose a course image or upload a file."
     try:
@@ -213,24 +162,20 @@ def load_choice(name, *, label: str = "image") -> np.ndarray | str:
 
 def resolve_input(choice, upload, *, label: str = "image") -> np.ndarray | str:
     """The image for one side of the page: the upload if there is one, else the picked course image."""
-    if upload:
-        return load_upload(upload, label=label)
-    return load_choice(choice, label=label)
+    return load_upload(upload, label=label) if upload else load_choice(choice, label=label)
 
 
 def prepare(image, *, max_side: int = WORK_SIDE) -> np.ndarray:
     """``uint8`` RGB, shrunk so that the longer side is at most ``max_side`` (what every method receives).
 
-    Examples
-    --------
     >>> prepare(np.zeros((600, 300), np.uint8)).shape
     (256, 128, 3)
     """
-    image = check_image(image, min_size=MIN_SIDE)
-    return fit_within(to_uint8(to_rgb(image)), max_side)
+    return fit_within(to_uint8(to_rgb(check_image(image, min_size=MIN_SIDE))), max_side)
 
 
 # --------------------------------------------------------------------------- methods
+
 
 class _Unavailable(NamedTuple):
     """Why a method's weights could not be loaded (what :func:`get_method` remembers)."""
@@ -245,25 +190,17 @@ _CACHE_LOCK = threading.Lock()
 def get_method(name: str, *, device: str = "auto"):
     """The registry's method ``name``, built once per device and cached (models load once).
 
-    Raises
-    ------
-    WeightsUnavailableError
-        When the model's weights are missing; remembered, so later calls fail
-        at once instead of probing the network again.
-    UnknownMethodError
-        For a name that is not in :data:`imgsim_helpers.registry.METHOD_NAMES`.
+    A :class:`WeightsUnavailableError` is remembered, so later calls fail at once instead of
+    probing the network again.
     """
-    from imgsim_helpers.registry import build_method
-
     key = (name, device)
     with _CACHE_LOCK:  # two clicks must not load the same model twice
         if key not in _CACHE:
             try:
-                _CACHE[key] = build_method(name, device=device)
+                _CACHE[key] = build_method(name, **options_for(name, device=device))
             except WeightsUnavailableError as error:
-                # Keep the reason, not the error: re-raising one stored exception lengthens its
-                # traceback at every raise, and the traceback keeps each caller's frame (images,
-                # features, figures) alive — about 17 MB per comparison, without limit.
+                # Keep the reason, not the error: a stored exception re-raised grows its traceback,
+                # which keeps each caller's frame (images, figures) alive, about 17 MB a comparison.
                 _CACHE[key] = _Unavailable(str(error))
         found = _CACHE[key]
     if isinstance(found, _Unavailable):
@@ -279,49 +216,30 @@ def clear_method_cache() -> None:
 
 @dataclass(frozen=True)
 class ScoreRow:
-    """One line of the score table."""
+    """One line of the score table; ``detail`` is the full error behind a missing score."""
 
     method: str
     family: str
     score: float | None
     note: str
     detail: str = ""
-    """The full error message behind a missing score (what to download and where), else empty."""
 
     def as_cells(self) -> list[str]:
         """The row as the page shows it: the score with four decimals, ``n/a`` when there is none."""
-        shown = "n/a" if self.score is None else f"{self.score:.4f}"
-        return [self.method, self.family, shown, self.note]
+        return [self.method, self.family, "n/a" if self.score is None else f"{self.score:.4f}", self.note]
 
 
 class Comparison(NamedTuple):
-    """What :func:`compare_images` returns: ``rows, figures = compare_images(...)``.
-
-    ``rows`` holds one :class:`ScoreRow` per requested method, in order;
-    ``figures`` maps ``"ssim_map"``, ``"phase_congruency"`` and ``"matches"``
-    to matplotlib Figures (each present when its method was computed).
-    """
+    """What :func:`compare_images` returns: a :class:`ScoreRow` per method, and the figures
+    (``"ssim_map"``, ``"phase_congruency"``, ``"matches"``: each when its method ran)."""
 
     rows: list[ScoreRow]
     figures: dict
 
 
-def _family_without_model(name: str) -> str:
-    # Only methods with weights can be unavailable, and the family lives on the built method,
-    # which does not exist here: every such method of the registry is an embedding, apart
-    # from a learned (Siamese) one.
-    return "learned" if "siamese" in name else "embedding"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _keypoint_note(features1, features2, default: str) -> str:
     """Counts behind a keypoint score, and why it is 0 when it is (the registry's score is only a number)."""
     from imgsim_helpers.metrics.keypoints import compare_features
-
     try:
         result = compare_features(features1, features2)
     except ImgSimError:
@@ -336,7 +254,9 @@ def _score_one(name: str, work1, work2, device: str):
     try:
         method = get_method(name, device=device)
     except WeightsUnavailableError as error:
-        return ScoreRow(name, _family_without_model(name), None, UNAVAILABLE_NOTE, detail=str(error)), None
+        # Only methods with weights can be unavailable: embeddings, apart from the learned Siamese head.
+        family = "learned" if "siamese" in name else "embedding"
+        return ScoreRow(name, family, None, unavailable_status(error), detail=str(error)), None
     try:
         features = method.features([work1, work2])
         score = float(method.compare(features[0], features[1]))
@@ -347,31 +267,30 @@ def _score_one(name: str, work1, work2, device: str):
             note = f"{method.description}; {method.weights} weights"
     except Exception as error:  # noqa: BLE001 - one broken method must not blank the whole table
         log.exception("method %s failed", name)
-        note = f"failed: {type(error).__name__}: {_first_line(error)}"
+        note = f"failed: {type(error).__name__}: {first_line(error)}"
         return ScoreRow(name, method.family, None, note, detail=str(error)), None
     return ScoreRow(name, method.family, score, note), (method, features)
+
+
+# --------------------------------------------------------------------------- figures
 
 
 def _new_figure(width: float, height: float):
     # A bare Figure (no pyplot): nothing to close, safe in Gradio's worker threads, and no
     # window opens whatever matplotlib backend the user has configured.
     from matplotlib.figure import Figure
-
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def ssim_figure(gray1, gray2):
     """The SSIM map of two equal-size images (dark = where they differ), titled with its mean.
 
-    Examples
-    --------
     >>> a = np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)
     >>> ssim_figure(a, a).axes[0].get_title()
     'SSIM map, mean 1.0000'
     """
     from imgsim_helpers.images.viz import show_map
     from imgsim_helpers.metrics.structural_similarity import ssim
-
     score, ssim_map = ssim(gray1, gray2, full=True)
     fig = _new_figure(4.6, 4.0)
     show_map(ssim_map, ax=fig.subplots(), title=f"SSIM map, mean {score:.4f}", vmin=0.0, vmax=1.0)
@@ -379,55 +298,31 @@ def ssim_figure(gray1, gray2):
 
 
 def phase_congruency_figure(gray1, gray2):
-    """Phase congruency of both images and FSIM's local similarity, from :func:`imgsim_helpers.metrics.feature_similarity.fsim`.
+    """Phase congruency of both images and FSIM's local similarity.
 
-    Takes two gray images, or the two :class:`~imgsim_helpers.metrics.feature_similarity.FSIMFeatures` the
-    registry's ``fsim`` method extracted (then nothing is computed twice).
-
-    Examples
-    --------
-    >>> from skimage.data import camera
-    >>> a = camera()[::8, ::8]
-    >>> phase_congruency_figure(a, a).axes[2].get_title()
-    'FSIM local similarity (FSIM 1.0000)'
+    Takes two gray images, or the two ``FSIMFeatures`` the registry's ``fsim`` extracted
+    (then nothing is computed twice).
     """
     from imgsim_helpers.images.viz import show_map
     from imgsim_helpers.metrics.feature_similarity import FSIMFeatures, fsim, fsim_compare
-
-    if isinstance(gray1, FSIMFeatures):
-        score, result = fsim_compare(gray1, gray2, full=True)
-    else:
-        score, result = fsim(gray1, gray2, full=True)
+    compare = fsim_compare if isinstance(gray1, FSIMFeatures) else fsim
+    score, result = compare(gray1, gray2, full=True)
     fig = _new_figure(11.0, 3.8)
     axes = fig.subplots(1, 3)
-    show_map(result.pc1, ax=axes[0], title="phase congruency, image 1", cmap="magma", vmin=0.0, vmax=1.0)
-    show_map(result.pc2, ax=axes[1], title="phase congruency, image 2", cmap="magma", vmin=0.0, vmax=1.0)
+    for ax, pc, k in ((axes[0], result.pc1, 1), (axes[1], result.pc2, 2)):
+        show_map(pc, ax=ax, title=f"phase congruency, image {k}", cmap="magma", vmin=0.0, vmax=1.0)
     show_map(result.local_similarity, ax=axes[2], title=f"FSIM local similarity (FSIM {score:.4f})",
              vmin=0.0, vmax=1.0)
     return fig
 
 
 def matches_figure(image1, image2, features1, features2, *, method: str):
-    """Keypoint matches drawn between the two images: verified inliers green, rejected matches red.
-
-    ``features1`` and ``features2`` come from
-    :func:`imgsim_helpers.metrics.keypoints.detect_and_describe` on ``image1`` and ``image2``.
-
-    Examples
-    --------
-    >>> from skimage.data import camera
-    >>> from imgsim_helpers.metrics.keypoints import detect_and_describe
-    >>> a = camera()[::2, ::2]
-    >>> f = detect_and_describe(a, method="orb")
-    >>> matches_figure(a, a, f, f, method="orb").axes[0].get_title().endswith("score 1.0000")
-    True
-    """
+    """Keypoint matches between the two images (from ``detect_and_describe`` on each): inliers
+    green, rejected matches red."""
     from imgsim_helpers.images.viz import draw_matches
     from imgsim_helpers.metrics.keypoints import compare_features
-
     result = compare_features(features1, features2)
-    height = max(image1.shape[0], image2.shape[0])
-    width = image1.shape[1] + image2.shape[1]
+    height, width = max(image1.shape[0], image2.shape[0]), image1.shape[1] + image2.shape[1]
     fig = _new_figure(10.0, max(3.0, 10.0 * height / width + 0.6))
     title = (f"{method.upper()}: {result.n_matches} matches, {result.n_distinct_inliers} inliers "
              f"(green), score {result.score:.4f}")
@@ -439,86 +334,56 @@ def matches_figure(image1, image2, features1, features2, *, method: str):
 def figure_to_image(fig) -> np.ndarray:
     """Render a matplotlib Figure to a ``uint8`` RGB array (what the page displays).
 
-    Examples
-    --------
     >>> from matplotlib.figure import Figure
     >>> figure_to_image(Figure(figsize=(2, 1), dpi=50)).shape
     (50, 100, 3)
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
 
 
+def _draw_figures(computed: dict, work1, work2, max_side: int, tell: Callable[[int, str], None]) -> dict:
+    """Each figure from the features its score came from, so the map's mean and the table agree."""
+    drawn = {}
+    tell(0, "drawing the SSIM map")
+    if "ssim" in computed:
+        drawn["ssim_map"] = ssim_figure(*computed["ssim"][1])
+    tell(1, "drawing the phase-congruency maps")
+    if "fsim" in computed:
+        drawn["phase_congruency"] = phase_congruency_figure(*computed["fsim"][1])
+    tell(2, "drawing the keypoint matches")
+    name = next((name for name in KEYPOINT_DRAW_ORDER if name in computed), None)
+    if name is not None:
+        method, (f1, f2) = computed[name]
+        side = int(method.options.get("max_side", max_side))
+        drawn["matches"] = matches_figure(fit_within(work1, side), fit_within(work2, side), f1, f2, method=name)
+    return drawn
+
+
 def _check_names(methods) -> list[str]:
-    from imgsim_helpers.registry import METHOD_NAMES
-
-    if methods is None:
-        names = list(METHOD_NAMES)
-    else:
-        names = [methods] if isinstance(methods, str) else list(methods)
+    names = list(METHOD_NAMES) if methods is None else [methods] if isinstance(methods, str) else list(methods)
     if not names:
-        raise InvalidParameterError(
-            f"methods must name at least one method; choose among {', '.join(METHOD_NAMES)}"
-        )
-    for name in names:
-        if name not in METHOD_NAMES:
-            raise unknown_name("similarity method", name, METHOD_NAMES)
-    return names
+        raise InvalidParameterError(f"methods must name at least one method; choose among {', '.join(METHOD_NAMES)}")
+    return [check_choice(name, "similarity method", METHOD_NAMES) for name in names]
 
 
-def compare_images(
-    image1,
-    image2,
-    *,
-    methods: Sequence[str] | None = None,
-    max_side: int = WORK_SIDE,
-    device: str = "auto",
-    figures: bool = True,
-    progress: Callable[..., object] | None = None,
-) -> Comparison:
+def compare_images(image1, image2, *, methods: Sequence[str] | None = None, max_side: int = WORK_SIDE,
+                   device: str = "auto", figures: bool = True,
+                   progress: Callable[..., object] | None = None) -> Comparison:
     """Score two images with every method of the registry and draw what the scores look at.
 
-    Parameters
-    ----------
-    image1, image2
-        Images (any size, gray, RGB or RGBA, ``uint8`` or float in [0, 1], at
-        least 16×16); both are first shrunk with :func:`prepare`.
-    methods
-        Names from :data:`imgsim_helpers.registry.METHOD_NAMES` (default: all, in
-        registry order).
-    max_side
-        Longer side of the shrunk inputs (:data:`WORK_SIDE`).
-    device
-        ``"auto"``, ``"cpu"`` or ``"cuda"`` for the models.
-    figures
-        Also draw the figures (``False`` for scores only).
-    progress
-        Called as ``progress(fraction, desc=...)`` before each step
-        (``gr.Progress`` fits).
-
-    Returns
-    -------
-    Comparison
-        ``(rows, figures)``: a :class:`ScoreRow` per method, in the order
-        asked — a method whose weights are unavailable has ``score=None`` and
-        a note starting with ``"unavailable: weights"``; one that fails has a
-        note starting with ``"failed:"`` — and the figures: ``"ssim_map"`` (if
-        ``ssim`` ran), ``"phase_congruency"`` (if ``fsim`` ran) and
-        ``"matches"`` (the first of SIFT, ORB, AKAZE, SURF that ran). Each is
-        drawn from the same features the score came from.
-
-    Raises
-    ------
-    ImageTypeError, InvalidImageError, EmptyImageError, ImageTooSmallError
-        A bad input array.
-    UnknownMethodError, InvalidParameterError
-        A name that is not a registered method, or an empty list.
+    Both images (any size, gray/RGB/RGBA, at least 16×16) are first shrunk with
+    :func:`prepare`. ``methods`` are registry names (default all, in order); ``figures=False``
+    gives scores only; ``progress(fraction, desc=...)`` is called before each step
+    (``gr.Progress`` fits). A method without weights has ``score=None`` and a note starting
+    ``"unavailable: weights"``; one that fails a note starting ``"failed:"``. Figures:
+    ``"ssim_map"``, ``"phase_congruency"`` and ``"matches"`` (the first of SIFT, ORB, AKAZE,
+    SURF that ran). Bad images, unknown names or an empty list raise typed errors.
     """
-    work1 = prepare(image1, max_side=max_side)
-    work2 = prepare(image2, max_side=max_side)
+    max_side = check_int(max_side, "max_side", low=MIN_SIDE)
+    work1, work2 = prepare(image1, max_side=max_side), prepare(image2, max_side=max_side)
     names = _check_names(methods)
     steps = len(names) + (3 if figures else 0)
 
@@ -535,22 +400,7 @@ def compare_images(
             computed[name] = result
     drawn = {}
     if figures:
-        # Each figure is drawn from the features its score was computed from, so the map's
-        # mean and the table can never disagree.
-        tell(len(names), "drawing the SSIM map")
-        if "ssim" in computed:
-            drawn["ssim_map"] = ssim_figure(*computed["ssim"][1])
-        tell(len(names) + 1, "drawing the phase-congruency maps")
-        if "fsim" in computed:
-            drawn["phase_congruency"] = phase_congruency_figure(*computed["fsim"][1])
-        tell(len(names) + 2, "drawing the keypoint matches")
-        for name in KEYPOINT_DRAW_ORDER:
-            if name in computed:
-                method, (f1, f2) = computed[name]
-                side = int(method.options.get("max_side", max_side))
-                drawn["matches"] = matches_figure(fit_within(work1, side), fit_within(work2, side), f1, f2,
-                                                  method=name)
-                break
+        drawn = _draw_figures(computed, work1, work2, max_side, lambda k, what: tell(len(names) + k, what))
     tell(steps, "done")
     return Comparison(rows, drawn)
 
@@ -558,8 +408,6 @@ def compare_images(
 def embedding_summary(rows: Sequence[ScoreRow]) -> str:
     """Markdown lines for the embedding methods: their cosine similarity, or why there is none.
 
-    Examples
-    --------
     >>> print(embedding_summary([ScoreRow("clip", "embedding", None, "unavailable: weights (offline)")]))
     - **clip**: unavailable: weights (offline)
     """
@@ -598,26 +446,15 @@ def _describe(choice, upload, image: np.ndarray, max_side: int) -> str:
     return f"**{name}** ({size})"
 
 
-def comparison_outputs(
-    choice1,
-    upload1,
-    choice2,
-    upload2,
-    *,
-    max_side: int = WORK_SIDE,
-    device: str = "auto",
-    methods: Sequence[str] | None = None,
-    progress: Callable[..., object] | None = None,
-) -> PageOutputs:
+def comparison_outputs(choice1, upload1, choice2, upload2, *, max_side: int = WORK_SIDE, device: str = "auto",
+                       methods: Sequence[str] | None = None,
+                       progress: Callable[..., object] | None = None) -> PageOutputs:
     """The page's *Compare* button: inputs as the widgets give them, outputs as they show them.
 
-    Never raises: a bad input or an unexpected failure becomes the status
-    message (starting with ``"⚠"``) and empty results.
+    Never raises: a bad input or an unexpected failure becomes the status message (starting
+    with ``"⚠"``) and empty results.
 
-    Examples
-    --------
-    >>> out = comparison_outputs("camera", None, "", None)
-    >>> out.status
+    >>> comparison_outputs("camera", None, "", None).status
     '⚠ image 2: choose a course image or upload a file.'
     """
     empty = PageOutputs("", [], None, None, None, "")
@@ -635,21 +472,14 @@ def comparison_outputs(
         return empty._replace(status=f"⚠ The images cannot be compared: {error}")
     except Exception as error:  # noqa: BLE001 - the page shows a sentence; the traceback goes to the log
         log.exception("comparison failed")
-        reason = f"{type(error).__name__}: {_first_line(error)}"
+        reason = f"{type(error).__name__}: {first_line(error)}"
         return empty._replace(status=f"⚠ The comparison failed ({reason}); see the server log for details.")
-    seconds = time.perf_counter() - start
-    status = (
-        f"Compared {_describe(choice1, upload1, image1, max_side)} with "
-        f"{_describe(choice2, upload2, image2, max_side)} in {seconds:.1f} s. Higher scores mean more similar."
-    )
-    return PageOutputs(
-        status,
-        [row.as_cells() for row in rows],
-        shown.get("ssim_map"),
-        shown.get("phase_congruency"),
-        shown.get("matches"),
-        "### Embedding similarity\n" + embedding_summary(rows),
-    )
+    status = (f"Compared {_describe(choice1, upload1, image1, max_side)} with "
+              f"{_describe(choice2, upload2, image2, max_side)} in {time.perf_counter() - start:.1f} s. "
+              "Higher scores mean more similar.")
+    return PageOutputs(status, [row.as_cells() for row in rows], shown.get("ssim_map"),
+                       shown.get("phase_congruency"), shown.get("matches"),
+                       "### Embedding similarity\n" + embedding_summary(rows))
 
 
 def preview(choice, upload, *, label: str = "image") -> tuple[np.ndarray | None, str]:
@@ -667,46 +497,39 @@ def _gradio():
     # Telemetry off before Gradio is imported: it reads the variable at import and launch.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
-
     return gr
 
 
 def theme():
     """Gradio's default look with the system's fonts, so the page fetches no web fonts."""
     gr = _gradio()
-    return gr.themes.Default(
-        font=["system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
-        font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"],
-    )
+    return gr.themes.Default(font=["system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+                             font_mono=["ui-monospace", "Menlo", "Consolas", "monospace"])
 
 
-@dataclass
-class _Side:
-    """The widgets of one image's column."""
-
-    label: str
-    choice: object
-    upload: object
-    shown: object
-    problem: object
-
-
-def _input_column(gr, k: int, default: str | None, choices: list[str]) -> _Side:
+def _input_column(gr, app, k: int, default: str | None, choices: list[str]) -> tuple:
+    """One image's picker, upload and preview, the preview wired to both; returns (picker, upload)."""
     choice = gr.Dropdown(choices, value=default, label=f"image {k}: course image", elem_id=f"choice{k}")
     upload = gr.File(label=f"image {k}: or upload a file", file_types=list(IMAGE_SUFFIXES), type="filepath",
                      elem_id=f"upload{k}")
     shown = gr.Image(label=f"image {k}", interactive=False, height=220, elem_id=f"preview{k}",
                      buttons=["fullscreen"])
     problem = gr.Markdown(elem_id=f"problem{k}")
-    return _Side(f"image {k}", choice, upload, shown, problem)
+
+    def on_change(choice, upload):
+        return preview(choice, upload, label=f"image {k}")
+
+    # A dropdown's starting value fires no change event: the first previews come on page load.
+    for event in (choice.change, upload.change, app.load):
+        event(on_change, inputs=[choice, upload], outputs=[shown, problem])
+    return choice, upload
 
 
 def build_app(*, max_side: int = WORK_SIDE, device: str = "auto"):
     """The Gradio page (a ``gr.Blocks``), wired to :func:`preview` and :func:`comparison_outputs`.
 
-    Element ids the browser test relies on: ``choice1``/``choice2`` (pickers),
-    ``upload1``/``upload2`` (file inputs), ``compare``, ``status``, ``scores``
-    (the table), ``ssim_map``, ``phase_congruency``, ``matches``, ``embeddings``.
+    Element ids the browser test relies on: ``choice1``/``choice2``, ``upload1``/``upload2``,
+    ``compare``, ``status``, ``scores``, ``ssim_map``, ``phase_congruency``, ``matches``, ``embeddings``.
     """
     gr = _gradio()
     choices = course_choices()
@@ -726,7 +549,7 @@ def build_app(*, max_side: int = WORK_SIDE, device: str = "auto"):
         with gr.Row():
             for k, default in ((1, "astronaut"), (2, "chelsea")):
                 with gr.Column():
-                    sides.append(_input_column(gr, k, default if default in choices else None, choices))
+                    sides += _input_column(gr, app, k, default if default in choices else None, choices)
         button = gr.Button("Compare", variant="primary", elem_id="compare")
         status = gr.Markdown(elem_id="status")
         # Tall enough that the table never virtualises rows away: every method stays on screen.
@@ -738,26 +561,13 @@ def build_app(*, max_side: int = WORK_SIDE, device: str = "auto"):
             ssim_map = gr.Image(label="SSIM map", elem_id="ssim_map", **figure)
             matches = gr.Image(label="keypoint matches", elem_id="matches", **figure)
         phase = gr.Image(label="phase congruency (FSIM)", elem_id="phase_congruency", **figure)
-
-        for side in sides:
-            def on_change(choice, upload, _label=side.label):
-                return preview(choice, upload, label=_label)
-
-            for widget in (side.choice, side.upload):
-                widget.change(on_change, inputs=[side.choice, side.upload], outputs=[side.shown, side.problem])
-            # A dropdown's starting value fires no change event: show the first previews on page load.
-            app.load(on_change, inputs=[side.choice, side.upload], outputs=[side.shown, side.problem])
-        first, second = sides
-        button.click(on_compare, inputs=[first.choice, first.upload, second.choice, second.upload],
-                     outputs=[status, table, ssim_map, phase, matches, embeddings])
+        button.click(on_compare, inputs=sides, outputs=[status, table, ssim_map, phase, matches, embeddings])
     return app
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m imgsim_helpers.apps.web_app",
-        description="Compare two images with every similarity method of the course, in the browser.",
-    )
+    parser = argparse.ArgumentParser(prog="python -m imgsim_helpers.apps.web_app", description="Compare two "
+                                     "images with every similarity method of the course, in the browser.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; "
                              "0.0.0.0 opens it to the network)")
@@ -781,16 +591,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = build_app(max_side=args.max_side, device=args.device)
     app.queue(default_concurrency_limit=1)  # one comparison at a time: the models are shared
-    app.launch(
-        server_name=args.host,
-        server_port=args.port,
-        share=args.share,
-        inbrowser=False,
-        show_error=False,
-        # Gradio refuses absurd uploads itself (a toast); below that, load_upload explains the limit.
-        max_file_size=4 * MAX_UPLOAD_BYTES,
-        theme=theme(),
-    )
+    # Gradio refuses absurd uploads itself (a toast); below that, load_upload explains the limit.
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, inbrowser=False, show_error=False,
+               max_file_size=4 * MAX_UPLOAD_BYTES, theme=theme())
     return 0
 
 

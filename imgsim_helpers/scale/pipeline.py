@@ -5,34 +5,19 @@
     imgsim embed FOLDER --method mobilenet_v2 --out embeddings.parquet
     imgsim index build embeddings.parquet --out INDEX_DIR --kind hnsw
 
-The same code runs on a laptop and on a cluster: by default it starts a
-local Ray instance on this machine's cores; ``address="ray://host:10001"``
-(or ``"auto"`` on a cluster node) joins an existing cluster, whose workers
-need this package installed and the images at the same paths (a shared or
-object file system). Each worker is a Ray actor that loads the model
-**once** and then embeds batch after batch (an actor pool; one GPU per
-actor with ``device="cuda"``); the driver streams the results into one
-Parquet file with a progress bar.
+The same code runs on a laptop and on a cluster: by default a local Ray instance on this
+machine's cores; ``address="ray://host:10001"`` (or ``"auto"`` on a cluster node) joins a
+cluster, whose workers need this package and the images at the same paths. Each worker is
+a Ray actor that loads the model **once** and embeds batch after batch (an actor pool; one
+GPU per actor with ``device="cuda"``); the driver streams the rows into one Parquet file.
 
-The table has one row per image file:
+One row per image file: ``path`` (absolute), ``embedding`` (L2-normalised ``float32``, null
+when the row failed), ``hash`` (ImageHash's 64-bit pHash, 16 hex digits), ``width``,
+``height``, ``file_bytes`` and ``error`` (null when the file was used). The schema metadata
+names the method, dimension and weights, so a rerun, an index build or a query can refuse
+vectors of another method. A bad file is a row with its error, never the end of the run;
+a rerun embeds only the files without a good row.
 
-=============  ==============================================================
-``path``       absolute path of the file
-``embedding``  L2-normalised ``float32`` vector (null when the row failed)
-``hash``       64-bit perceptual hash (ImageHash's pHash, 16 hex digits)
-``width``      width and ``height`` in pixels, as loaded (EXIF-rotated)
-``file_bytes`` size of the file
-``error``      why the file could not be used (null when it was)
-=============  ==============================================================
-
-and its schema metadata names the method, dimension and weights, so a
-second run, an index build or a query can refuse vectors of another method.
-A file that cannot be read or embedded becomes a row with its ``error``,
-never the end of the run; a rerun embeds only the files without a good row
-(new files and the failed ones) and keeps the rest.
-
-Examples
---------
 Without Ray, one batch of the work each actor does:
 
 >>> import imgsim_helpers as h
@@ -54,7 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
+from imgsim_helpers.core.checks import check_int
 from imgsim_helpers.core.errors import (
+    DeviceUnavailableError,
     EmbeddingMismatchError,
     EmptyInputError,
     ImageNotFoundError,
@@ -62,6 +49,7 @@ from imgsim_helpers.core.errors import (
     IndexFormatError,
     InvalidParameterError,
 )
+from imgsim_helpers.registry import first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 COLUMNS = ("path", "embedding", "hash", "width", "height", "file_bytes", "error")
@@ -93,81 +81,75 @@ class EmbedReport:
 # --------------------------------------------------------------------------- one batch (runs in each actor)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _phash(image: np.ndarray) -> str:
+def phash_hex(image: np.ndarray) -> str:
     """ImageHash's 64-bit pHash as 16 hex digits (the bits in order, as ``str(imagehash.phash(...))``)."""
     from imgsim_helpers.metrics.hashing import image_hash
-
     return np.packbits(image_hash(image, HASH_NAME)).tobytes().hex()
+
+
+def _load_batch(paths: list[str], columns: dict) -> tuple[list, list[int]]:
+    """Read and hash each file into ``columns``; return the images and their rows (failures get an error)."""
+    from imgsim_helpers.images.io import load_image
+    images, good = [], []
+    for row, path in enumerate(paths):
+        try:
+            columns["file_bytes"][row] = os.stat(path).st_size
+            image = load_image(path)
+            columns["height"][row], columns["width"][row] = image.shape[:2]
+            columns["hash"][row] = phash_hex(image)
+        except Exception as error:  # noqa: BLE001 - one file must not end the run; it becomes a row
+            columns["error"][row] = (str(error) if isinstance(error, ImgSimError)
+                                     else f"{type(error).__name__}: {first_line(error)}")
+            continue
+        images.append(image)
+        good.append(row)
+    return images, good
+
+
+def _embed_batch(method, images: list, good: list[int], columns: dict, dimension: int | None) -> np.ndarray:
+    """The batch's N×D embeddings, zero where a row failed; batched, else one image at a time."""
+    try:
+        vectors = list(np.asarray(method.features(images), np.float32)) if images else []
+    except Exception:  # noqa: BLE001 - find the image(s) behind it below, one at a time
+        vectors = None
+    embeddings = None
+    for slot, row in enumerate(good):
+        if vectors is not None:
+            vector = vectors[slot]
+        else:
+            try:
+                vector = np.asarray(method.extract(images[slot]), np.float32)
+            except Exception as error:  # noqa: BLE001 - listed in the row, the run goes on
+                columns["error"][row] = f"cannot embed {columns['path'][row]!r} with {method.name}: {first_line(error)}"
+                columns["hash"][row] = ""
+                continue
+        if embeddings is None:
+            embeddings = np.zeros((len(columns["path"]), vector.shape[-1]), np.float32)
+        embeddings[row] = vector
+    return embeddings if embeddings is not None else np.zeros((len(columns["path"]), dimension or 0), np.float32)
 
 
 def embed_paths(method, paths: Sequence, *, dimension: int | None = None) -> dict[str, np.ndarray]:
     """Load, hash and embed a batch of image files; a file that fails becomes a row with its error.
 
-    Parameters
-    ----------
-    method
-        An embedding :class:`~imgsim_helpers.registry.SimilarityMethod`
-        (``build_method("mobilenet_v2")``).
-    paths
-        Image files.
-    dimension
-        The method's vector length, so that a batch in which every file
-        failed still has an N×dimension embedding column.
-
-    Returns
-    -------
-    dict
-        Columns of equal length (see the module docstring); a failed row has
-        a zero embedding, an empty hash and a non-empty ``error``.
+    ``method`` is an embedding :class:`~imgsim_helpers.registry.SimilarityMethod`; ``dimension``
+    its vector length, so that a batch in which every file failed still has an N×dimension
+    embedding column. Returns the table's columns; a failed row has a zero embedding, an
+    empty hash and a non-empty ``error``.
     """
-    from imgsim_helpers.images.io import load_image
-
     paths = [str(p) for p in paths]
     n = len(paths)
-    hashes = [""] * n
-    errors = [""] * n
-    width, height, sizes = np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int64)
-    images, good = [], []
-    for row, path in enumerate(paths):
-        try:
-            sizes[row] = os.stat(path).st_size
-            image = load_image(path)
-            height[row], width[row] = image.shape[:2]
-            hashes[row] = _phash(image)
-        except Exception as error:  # noqa: BLE001 - one file must not end the run; it becomes a row
-            errors[row] = str(error) if isinstance(error, ImgSimError) else f"{type(error).__name__}: {_first_line(error)}"
-            continue
-        images.append(image)
-        good.append(row)
-    vectors = None
-    if images:
-        try:
-            vectors = np.asarray(method.features(images), np.float32)
-        except Exception:  # noqa: BLE001 - find the image(s) behind it below, one at a time
-            vectors = None
-    embeddings = None
-    for slot, row in enumerate(good):
-        if vectors is None:
-            try:
-                vector = np.asarray(method.extract(images[slot]), np.float32)
-            except Exception as error:  # noqa: BLE001 - listed in the row, the run goes on
-                errors[row] = f"cannot embed {paths[row]!r} with {method.name}: {_first_line(error)}"
-                hashes[row] = ""
-                continue
-        else:
-            vector = vectors[slot]
-        if embeddings is None:
-            embeddings = np.zeros((n, vector.shape[-1]), np.float32)
-        embeddings[row] = vector
-    if embeddings is None:  # nothing in this batch could be embedded
-        embeddings = np.zeros((n, dimension or 0), np.float32)
-    return {"path": np.array(paths, dtype=str), "embedding": embeddings, "hash": np.array(hashes, dtype=str),
-            "width": width, "height": height, "file_bytes": sizes, "error": np.array(errors, dtype=str)}
+    columns = {"path": paths, "hash": [""] * n, "width": np.zeros(n, np.int32), "height": np.zeros(n, np.int32),
+               "file_bytes": np.zeros(n, np.int64), "error": [""] * n}
+    images, good = _load_batch(paths, columns)
+    columns["embedding"] = _embed_batch(method, images, good, columns, dimension)
+    for key in ("path", "hash", "error"):
+        columns[key] = np.array(columns[key], dtype=str)
+    return columns
+
+
+def _probe_dimension(method) -> int:
+    return int(np.asarray(method.extract(np.zeros((32, 32, 3), np.uint8))).shape[-1])
 
 
 class _EmbedActor:
@@ -177,10 +159,9 @@ class _EmbedActor:
         import torch
 
         from imgsim_helpers.registry import build_method
-
         torch.set_num_threads(1)  # one CPU per actor (Ray reserves it): the pool, not the threads, scales
         self.method = build_method(method, device=device)
-        self.dimension = int(np.asarray(self.method.extract(np.zeros((32, 32, 3), np.uint8))).shape[-1])
+        self.dimension = _probe_dimension(self.method)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return embed_paths(self.method, batch["path"], dimension=self.dimension)
@@ -192,38 +173,29 @@ class _EmbedActor:
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files under ``folder`` (recursively, by suffix), sorted, as absolute paths.
 
-    Raises
-    ------
-    ImageNotFoundError
-        ``folder`` is not a folder.
-    EmptyInputError
-        It holds no file with an image suffix.
+    Raises :class:`ImageNotFoundError` (not a folder) or :class:`EmptyInputError` (no image file).
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ImageNotFoundError(f"no folder at {str(folder)!r}; pass a folder of images")
     paths = sorted(p.resolve() for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not paths:
-        raise EmptyInputError(
-            f"no image files in {str(folder)!r} (looked for {', '.join(IMAGE_SUFFIXES)}, in subfolders too)"
-        )
+        raise EmptyInputError(f"no image files in {str(folder)!r} (looked for {', '.join(IMAGE_SUFFIXES)}, "
+                              "in subfolders too)")
     return paths
 
 
 def _schema(method: str, dimension: int, weights: str):
     import pyarrow as pa
-
     return pa.schema(
         [("path", pa.string()), ("embedding", pa.list_(pa.float32(), dimension)), ("hash", pa.string()),
          ("width", pa.int32()), ("height", pa.int32()), ("file_bytes", pa.int64()), ("error", pa.string())],
         metadata={f"{META_PREFIX}method": method, f"{META_PREFIX}dimension": str(dimension),
-                  f"{META_PREFIX}weights": weights, f"{META_PREFIX}hash": HASH_NAME},
-    )
+                  f"{META_PREFIX}weights": weights, f"{META_PREFIX}hash": HASH_NAME})
 
 
 def _to_arrow(columns: dict, schema):
     import pyarrow as pa
-
     dimension = schema.field("embedding").type.list_size
     failed = np.array([bool(e) for e in columns["error"]])
     embeddings = np.asarray(columns["embedding"], np.float32)
@@ -231,8 +203,7 @@ def _to_arrow(columns: dict, schema):
         if not failed.all():
             raise EmbeddingMismatchError(
                 f"the workers returned {embeddings.shape[1]}-dimensional vectors, the table holds "
-                f"{dimension}-dimensional ones: the cluster's workers run another model or version"
-            )
+                f"{dimension}-dimensional ones: the cluster's workers run another model or version")
         embeddings = np.zeros((len(failed), dimension), np.float32)
     flat = pa.array(embeddings.ravel(), pa.float32())
     vectors = pa.FixedSizeListArray.from_arrays(flat, dimension, mask=pa.array(failed))
@@ -244,45 +215,37 @@ def _to_arrow(columns: dict, schema):
         [pa.array([str(p) for p in columns["path"]], pa.string()), vectors, text(columns["hash"], failed),
          pa.array(columns["width"], pa.int32()), pa.array(columns["height"], pa.int32()),
          pa.array(columns["file_bytes"], pa.int64()), text(columns["error"], ~failed)],
-        schema=schema,
-    )
+        schema=schema)
 
 
 def table_info(path: str | os.PathLike) -> dict:
     """The method, dimension, weights and row count of an embeddings table (from its footer only).
 
-    Raises
-    ------
-    ImageNotFoundError
-        No such file.
-    IndexFormatError
-        Not a Parquet file, or not one written by :func:`embed_folder`.
+    Raises :class:`ImageNotFoundError` (no such file) or :class:`IndexFormatError` (not a
+    Parquet file written by :func:`embed_folder`).
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
-
     path = Path(path)
     if not path.is_file():
         raise ImageNotFoundError(f"no embeddings table at {str(path)!r}; make one with `imgsim embed FOLDER --out {path}`")
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
-        raise IndexFormatError(f"{str(path)!r} is not a Parquet file: {_first_line(error)}") from None
+        raise IndexFormatError(f"{str(path)!r} is not a Parquet file: {first_line(error)}") from None
     schema = parquet.schema_arrow
     meta = {k.decode(): v.decode() for k, v in (schema.metadata or {}).items() if k.decode().startswith(META_PREFIX)}
     missing = [c for c in COLUMNS if c not in schema.names]
     if missing or f"{META_PREFIX}method" not in meta:
         raise IndexFormatError(
             f"{str(path)!r} is not an imgsim embeddings table (missing "
-            f"{', '.join(missing) if missing else 'the method in its metadata'}); make it with `imgsim embed`"
-        )
+            f"{', '.join(missing) if missing else 'the method in its metadata'}); make it with `imgsim embed`")
     dimension = int(meta.get(f"{META_PREFIX}dimension", -1))
     column = schema.field("embedding").type
     if getattr(column, "list_size", None) != dimension:
         raise EmbeddingMismatchError(
             f"{str(path)!r} says its vectors have {dimension} dimensions but its embedding column is {column}; "
-            "the file was edited or written by another tool: embed the folder again"
-        )
+            "the file was edited or written by another tool: embed the folder again")
     return {"path": str(path), "method": meta[f"{META_PREFIX}method"], "dimension": dimension,
             "weights": meta.get(f"{META_PREFIX}weights", ""), "rows": parquet.metadata.num_rows}
 
@@ -290,16 +253,11 @@ def table_info(path: str | os.PathLike) -> dict:
 def load_embeddings(tables, *, method: str | None = None) -> dict:
     """The good rows of one or more embeddings tables: vectors, paths, hashes, method, dimension, weights.
 
-    Raises
-    ------
-    EmbeddingMismatchError
-        The tables hold different methods or dimensions, or not ``method``.
-    EmptyInputError
-        No row has an embedding.
+    Raises :class:`EmbeddingMismatchError` (tables of different methods or dimensions, or not
+    ``method``) or :class:`EmptyInputError` (no row has an embedding).
     """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
-
     paths = [tables] if isinstance(tables, str | os.PathLike) else list(tables)
     if not paths:
         raise EmptyInputError("no embeddings table given")
@@ -333,7 +291,6 @@ def build_index_from_tables(tables, kind: str = "hnsw", **knobs):
     kinds index the tables' pHash column (method ``"phash"``) instead of the embeddings.
     """
     from imgsim_helpers.scale.index import BINARY_KINDS, build_hash_index, build_index
-
     data = load_embeddings(tables)
     extra = {"weights": data["weights"], "tables": data["tables"], "embedding_method": data["method"]}
     if kind in BINARY_KINDS:
@@ -351,150 +308,152 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
               object_store_mb: int | None = None) -> bool:
     """Start (or join) Ray quietly unless it is running already; return whether this call started it.
 
-    A local instance gets ``num_cpus`` (default: every core), no dashboard,
-    and Ray's own logging at ERROR (``verbose=True``: WARNING, with the
-    workers' output forwarded).
+    Without ``address`` a new local instance starts (never a cluster some other process left
+    running) with ``num_cpus`` (default: every core) and no dashboard. Ray's own logging
+    stays at ERROR and the workers' output in their log files unless ``verbose``.
     """
     import ray
-
     if ray.is_initialized():
         return False
-    if not verbose:
-        # Ray's C++ core worker logs an error-level line about actor restarts on every run (an
-        # actor pool restarts lost actors by default); it then prints one line saying it read this.
-        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     quiet = {"logging_level": logging.WARNING if verbose else logging.ERROR, "log_to_driver": verbose}
     if address:  # the cluster's own settings (dashboard, CPUs, object store) stay as its operator chose
         try:
             ray.init(address=address, **quiet)
         except ConnectionError as error:
             raise InvalidParameterError(
-                f"cannot join the Ray cluster at {address!r}: {_first_line(error)}. Check the address "
+                f"cannot join the Ray cluster at {address!r}: {first_line(error)}. Check the address "
                 "(`ray status` on the head node prints it), that this machine can reach it, and, on a "
-                "cluster with token authentication, that this machine has its token"
-            ) from None
+                "cluster with token authentication, that this machine has its token") from None
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet,
-                 **({"object_store_memory": object_store_mb * 2**20} if object_store_mb else {}))
-    _quiet_ray_data(verbose)
+        memory = {"object_store_memory": object_store_mb * 2**20} if object_store_mb else {}
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet, **memory)
     return True
 
 
 def _quiet_ray_data(verbose: bool) -> None:
     import ray.data
-
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = verbose  # ours (one bar over the files) is shown instead
     context.print_on_execution_start = verbose
     logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
-def _pool_size(device: str, workers: int | None) -> tuple[int, dict]:
+def _actor_options(device: str, workers: int | None) -> tuple[int, dict]:
+    """How many actors, and the resources of each."""
     import ray
-
     resources = ray.cluster_resources()
-    if device == "cuda":
-        gpus = int(resources.get("GPU", 0))
-        if gpus < 1:
-            from imgsim_helpers.core.errors import DeviceUnavailableError
+    if device != "cuda":
+        return workers or max(1, int(resources.get("CPU", 1))), {"num_cpus": 1}
+    gpus = int(resources.get("GPU", 0))
+    if gpus < 1:
+        raise DeviceUnavailableError("device 'cuda' was asked for but the Ray cluster has no GPU; use --device cpu")
+    return workers or gpus, {"num_gpus": 1, "num_cpus": 1}
 
-            raise DeviceUnavailableError("device 'cuda' was asked for but the Ray cluster has no GPU; use --device cpu")
-        return workers or gpus, {"num_gpus": 1, "num_cpus": 1}
-    return workers or max(1, int(resources.get("CPU", 1))), {"num_cpus": 1}
+
+def _actor_pool(todo: list[str], method: str, device: str, workers: int, batch_size: int, options: dict):
+    """The dataset of embedded rows: ``todo`` through a pool of ``workers`` :class:`_EmbedActor`."""
+    import warnings
+
+    import ray
+    import ray.data
+    if len(ray.nodes()) <= 1:
+        # One machine: an actor lost there would not come back by restarting it, and a
+        # restartable actor makes Ray print an error line about its arguments on every run.
+        # max_restarts has no named parameter yet, so it goes through the deprecated **kwargs.
+        options = {**options, "max_restarts": 0}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated")
+        return ray.data.from_items([{"path": p} for p in todo]).map_batches(
+            _EmbedActor, fn_constructor_kwargs={"method": method, "device": device}, batch_size=batch_size,
+            batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=min(workers, len(todo))), **options)
 
 
 def _build_checked(method: str, device: str):
-    from imgsim_helpers.registry import build_method
-
-    built = build_method(method, device=device)
+    from imgsim_helpers.registry import build_method, options_for
+    built = build_method(method, **options_for(method, device=device))
     if built.family != "embedding":
         raise InvalidParameterError(
             f"--method {method} gives {built.family} features, not one embedding vector per image; "
-            "choose an embedding method: mobilenet_v2, vgg16 or clip"
-        )
-    probe = np.zeros((32, 32, 3), np.uint8)
-    dimension = int(np.asarray(built.extract(probe)).shape[-1])
-    return built, dimension
+            "choose an embedding method: mobilenet_v2, vgg16 or clip")
+    return built, _probe_dimension(built)
 
 
-def embed_folder(
-    folder: str | os.PathLike,
-    out: str | os.PathLike,
-    *,
-    method: str = "mobilenet_v2",
-    batch_size: int = 32,
-    address: str | None = None,
-    device: str = "auto",
-    workers: int | None = None,
-    num_cpus: int | None = None,
-    progress: bool = True,
-    verbose: bool = False,
-) -> EmbedReport:
-    """Embed every image under ``folder`` into the Parquet table ``out`` with Ray Data.
+def _earlier_rows(out: Path, method: str, dimension: int, weights: str) -> set[str]:
+    """The paths ``out`` already holds a good row for; refuse a table of another method or model."""
+    import pyarrow.parquet as pq
+    if not out.exists():
+        return set()
+    info = table_info(out)
+    if (info["method"], info["dimension"], info["weights"]) != (method, dimension, weights):
+        raise EmbeddingMismatchError(
+            f"{str(out)!r} holds {info['method']} vectors ({info['dimension']}-d, {info['weights']} weights); "
+            f"this run makes {method} vectors ({dimension}-d, {weights} weights). Write them to another "
+            "--out, or delete the old table")
+    good = pq.read_table(out, columns=["path", "error"])
+    return {p for p, e in zip(good["path"].to_pylist(), good["error"].to_pylist(), strict=True) if e is None}
 
-    Parameters
-    ----------
-    folder
-        Images, searched recursively by suffix.
-    out
-        The Parquet file; when it exists, its good rows are kept and only
-        the other files are embedded (it must hold the same method and weights).
-    method
-        A registry method that gives one vector per image (``mobilenet_v2``,
-        ``vgg16``, ``clip``).
-    batch_size
-        Images per model call in each actor.
-    address
-        ``None``: a local Ray instance on ``num_cpus`` cores (default all).
-        Otherwise the address of a running cluster (``"auto"``,
-        ``"ray://head:10001"``). A Ray already initialised in this process is used as it is.
-    device
-        ``"auto"``, ``"cpu"`` or ``"cuda"`` (one GPU per actor).
-    workers
-        Actors in the pool (default: one per CPU, or per GPU with ``cuda``).
-    progress, verbose
-        Our progress bar over the files; Ray's own logs and bars.
 
-    Raises
-    ------
-    ImageNotFoundError, EmptyInputError
-        No such folder, or no image file in it.
-    EmbeddingMismatchError
-        ``out`` holds another method, dimension or weights.
-    WeightsUnavailableError
-        The method's weights are not available (checked before Ray starts).
-    """
+def _copy_good_rows(out: Path, writer, schema) -> None:
+    """The earlier run's good rows, one row group at a time; its failed rows are redone."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
-    import ray.data
+    old = pq.ParquetFile(out)
+    for group in range(old.num_row_groups):
+        table = old.read_row_group(group).cast(schema)
+        writer.write_table(table.filter(pc.is_null(table["error"])))
+
+
+def _stream_embeddings(todo: list[str], writer, schema, report: EmbedReport, *, device: str, workers: int | None,
+                       batch_size: int, progress: bool) -> None:
+    """Run the actor pool over ``todo`` and append its rows to ``writer``, counting them in ``report``."""
     from tqdm.auto import tqdm
+    report.workers, options = _actor_options(device, workers)
+    dataset = _actor_pool(todo, report.method, device, report.workers, batch_size, options)
+    with tqdm(total=len(todo), desc=f"embedding ({report.method})", unit="img", disable=not progress) as bar:
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            table = _to_arrow(batch, schema)
+            writer.write_table(table)
+            bad = sum(1 for e in batch["error"] if e)
+            report.failed += bad
+            report.embedded += len(table) - bad
+            bar.update(len(table))
 
-    from imgsim_helpers.core.device import resolve_device
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidParameterError(f"batch_size must be a positive integer; got {batch_size!r}")
-    files = list_images(folder)
-    out = Path(out)
+def embed_folder(folder: str | os.PathLike, out: str | os.PathLike, *, method: str = "mobilenet_v2",
+                 batch_size: int = 32, address: str | None = None, device: str = "auto", workers: int | None = None,
+                 num_cpus: int | None = None, progress: bool = True, verbose: bool = False) -> EmbedReport:
+    """Embed every image under ``folder`` (recursively) into the Parquet table ``out`` with Ray Data.
+
+    When ``out`` exists its good rows are kept and only the other files are embedded (it must
+    hold the same method and weights). ``method`` gives one vector per image (``mobilenet_v2``,
+    ``vgg16``, ``clip``); ``batch_size`` images go through each model call; ``address`` joins a
+    running cluster (``"auto"``, ``"ray://head:10001"``), else a local instance starts on
+    ``num_cpus`` cores (a Ray already initialised in this process is used as it is);
+    ``device="cuda"`` gives each actor a GPU; ``workers`` actors (default one per CPU or GPU);
+    ``progress`` shows our bar, ``verbose`` Ray's own logs and bars.
+
+    Raises :class:`ImageNotFoundError` / :class:`EmptyInputError` (no folder, no images),
+    :class:`EmbeddingMismatchError` (``out`` holds another method, dimension or weights) and
+    :class:`WeightsUnavailableError` (checked before Ray starts).
+    """
+    import pyarrow.parquet as pq
+    import ray
+
+    from imgsim_helpers.core.device import check_device, resolve_device
+    batch_size = check_int(batch_size, "batch_size", low=1)
+    workers = None if workers is None else check_int(workers, "workers", low=1)
+    files, out = list_images(folder), Path(out)
+    device = check_device(device)
     device = "cuda" if device == "cuda" else resolve_device(device)
     built, dimension = _build_checked(method, "cpu" if device == "cuda" else device)
     schema = _schema(method, dimension, built.weights)
-    done: set[str] = set()
-    if out.exists():
-        info = table_info(out)
-        if (info["method"], info["dimension"], info["weights"]) != (method, dimension, built.weights):
-            raise EmbeddingMismatchError(
-                f"{str(out)!r} holds {info['method']} vectors ({info['dimension']}-d, {info['weights']} weights); "
-                f"this run makes {method} vectors ({dimension}-d, {built.weights} weights). Write them to another "
-                "--out, or delete the old table"
-            )
-        good = pq.read_table(out, columns=["path", "error"])
-        done = {p for p, e in zip(good["path"].to_pylist(), good["error"].to_pylist(), strict=True) if e is None}
+    done = _earlier_rows(out, method, dimension, built.weights)
     todo = [str(p) for p in files if str(p) not in done]
     report = EmbedReport(out=out, method=method, dimension=dimension, weights=built.weights, files=len(files),
                          embedded=0, failed=0, kept=len(done), seconds=0.0, workers=0, address=address or "local")
+    del built  # the driver's copy only checked the weights and the dimension; the actors load their own
     if not todo:
         return report
-    del built  # the driver's copy only checked the weights and the dimension; the actors load their own
     partial = out.with_name(out.name + ".partial")
     started = start_ray(address=address, num_cpus=num_cpus, verbose=verbose)
     _quiet_ray_data(verbose)
@@ -503,28 +462,11 @@ def embed_folder(
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with pq.ParquetWriter(partial, schema) as writer:
-            if done:  # the earlier run's good rows first, one row group at a time; failed rows are redone
-                old = pq.ParquetFile(out)
-                for group in range(old.num_row_groups):
-                    table = old.read_row_group(group).cast(schema)
-                    writer.write_table(table.filter(pc.is_null(table["error"])))
+            if done:
+                _copy_good_rows(out, writer, schema)
             complete_old = True
-            report.workers, resources = _pool_size(device, workers)
-            dataset = ray.data.from_items([{"path": p} for p in todo]).map_batches(
-                _EmbedActor,
-                fn_constructor_kwargs={"method": method, "device": device},
-                batch_size=batch_size, batch_format="numpy",
-                compute=ray.data.ActorPoolStrategy(size=min(report.workers, len(todo))),
-                **resources,
-            )
-            with tqdm(total=len(todo), desc=f"embedding ({method})", unit="img", disable=not progress) as bar:
-                for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-                    table = _to_arrow(batch, schema)
-                    writer.write_table(table)
-                    bad = int(sum(1 for e in batch["error"] if e))
-                    report.failed += bad
-                    report.embedded += len(table) - bad
-                    bar.update(len(table))
+            _stream_embeddings(todo, writer, schema, report, device=device, workers=workers, batch_size=batch_size,
+                               progress=progress)
     finally:
         # The rows written so far are a valid table (the writer closed it): keep them, so that a
         # rerun after an interruption starts where this one stopped.

@@ -29,16 +29,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imgsim_helpers.core.checks import check_choice, check_flag, check_image, check_pixel_pair
+from imgsim_helpers.core.checks import check_choice, check_flag, check_pixel_pair
 from imgsim_helpers.core.errors import InvalidParameterError, ShapeMismatchError
 from imgsim_helpers.images.io import to_uint8
 from imgsim_helpers.metrics.log_gabor import (
-    MIN_SIZE,
     PRECISIONS,
     checked_intensity,
     phase_congruency_reference,
     phase_congruency_stack,
-    refuse_rgba,
     require_size,
     to_intensity_255,
     yiq,
@@ -247,8 +245,8 @@ def fsim(image1, image2, *, chromatic: bool = False, downsample: bool = True, fu
     if chromatic and a.ndim == 2:
         raise InvalidParameterError("chromatic=True (FSIMc) needs RGB images (H×W×3), but these are gray; use "
                                     "chromatic=False (for gray images FeatureSIM.m's FSIMc equals FSIM)")
-    features1, features2 = _features([(a, "image1"), (b, "image2")], *options)
-    return _compare(features1, features2, full)
+    intensities = [to_intensity_255(a, name="image1"), to_intensity_255(b, name="image2")]
+    return _compare(*_features(intensities, *options), full)
 
 
 def _check_options(chromatic, downsample, precision) -> tuple[bool, bool, str]:
@@ -256,15 +254,14 @@ def _check_options(chromatic, downsample, precision) -> tuple[bool, bool, str]:
         check_choice(precision, "precision", PRECISIONS)
 
 
-def _features(named_images, chromatic: bool, downsample: bool, precision: str) -> list[FSIMFeatures]:
-    """Features of checked images; same-shape images go through phase congruency two at a time."""
+def _features(intensities, chromatic: bool, downsample: bool, precision: str) -> list[FSIMFeatures]:
+    """Features of checked images on the 0-255 scale; same-shape ones go through PC two at a time."""
     prepared = []
-    for image, name in named_images:
-        intensity = to_intensity_255(image, name=name)
-        factor = downsample_factor(image.shape) if downsample else 1
+    for intensity in intensities:
+        factor = downsample_factor(intensity.shape) if downsample else 1
         # Downsampled before stacking, so that only the small planes are copied.
         planes = yiq(intensity, luma_only=not chromatic) if intensity.ndim == 3 else intensity[None]
-        prepared.append((image.shape, factor, _downsample(planes, factor)))
+        prepared.append((intensity.shape, factor, _downsample(planes, factor)))
     features: list = [None] * len(prepared)
     for shape in dict.fromkeys(p[0] for p in prepared):
         same_shape = [i for i, p in enumerate(prepared) if p[0] == shape]
@@ -311,15 +308,12 @@ def fsim_features_many(images, *, chromatic: bool = False, downsample: bool = Tr
                        precision: str = "single") -> list[FSIMFeatures]:
     """:func:`fsim_features` of several images, each checked once; same-shape ones are batched."""
     options = _check_options(chromatic, downsample, precision)
-    named = []
-    for i, image in enumerate(images):
-        name = f"images[{i}]"
-        checked = refuse_rgba(check_image(image, name=name, min_size=MIN_SIZE), name)
-        if chromatic and checked.ndim == 2:
+    intensities = [checked_intensity(image, f"images[{i}]") for i, image in enumerate(images)]
+    for i, intensity in enumerate(intensities):
+        if chromatic and intensity.ndim == 2:
             raise InvalidParameterError(
-                f"chromatic=True (FSIMc) needs RGB images (H×W×3), but {name} is gray; use chromatic=False")
-        named.append((checked, name))
-    return _features(named, *options)
+                f"chromatic=True (FSIMc) needs RGB images (H×W×3), but images[{i}] is gray; use chromatic=False")
+    return _features(intensities, *options)
 
 
 def fsim_compare(features1: FSIMFeatures, features2: FSIMFeatures, *, full: bool = False):

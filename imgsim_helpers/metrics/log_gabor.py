@@ -81,18 +81,14 @@ def to_intensity_255(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     return check_unit_range(image, name=name).astype(np.float64) * (255.0 / value_range(image))
 
 
-def refuse_rgba(image: np.ndarray, name: str) -> np.ndarray:
-    """``image`` unless it is RGBA, which FSIM and phase congruency have no rule for."""
+def checked_intensity(image, name: str) -> np.ndarray:
+    """One image checked once (at least :data:`MIN_SIZE` pixels, not RGBA), on the 0-255 scale."""
+    image = check_image(image, name=name, min_size=MIN_SIZE)
     if image.ndim == 3 and image.shape[2] == 4:
         raise InvalidImageError(
             f"{name} is RGBA (shape {image.shape}); FSIM and phase congruency take gray or RGB. Composite it "
             "onto a background with imgsim_helpers.to_rgb(image) or drop the alpha channel with image[..., :3]")
-    return image
-
-
-def checked_intensity(image, name: str) -> np.ndarray:
-    """One image checked once (at least :data:`MIN_SIZE` pixels, not RGBA), on the 0-255 scale."""
-    return to_intensity_255(refuse_rgba(check_image(image, name=name, min_size=MIN_SIZE), name), name=name)
+    return to_intensity_255(image, name=name)
 
 
 def yiq(rgb: np.ndarray, *, luma_only: bool = False) -> np.ndarray:

@@ -188,13 +188,8 @@ class Matches:
 
 
 def ratio_test_reference(d1: np.ndarray, d2: np.ndarray, ratio: float = 0.75) -> np.ndarray:
-    """Lowe's ratio test as it reads: the ``(i, j)`` pairs :func:`match_descriptors` keeps.
-
-    >>> d1 = np.array([[0, 0], [10, 0]], np.float32)
-    >>> d2 = np.array([[10, 1], [0, 1], [50, 50]], np.float32)
-    >>> ratio_test_reference(d1, d2).tolist()
-    [[0, 1], [1, 0]]
-    """
+    """Lowe's ratio test as it reads: the ``(i, j)`` pairs :func:`match_descriptors` keeps (for
+    ``ratio < 1`` and at least two descriptors in ``d2``)."""
     kept = []
     for i, d in enumerate(d1):
         if d1.dtype == np.uint8:  # binary descriptors: count the differing bits

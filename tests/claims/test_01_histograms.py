@@ -115,3 +115,11 @@ def test_worked_solutions(claims):
     masked = claims["solution_centre_mask"]
     assert masked["whole image"]["top1"] == masked["centre only"]["top1"] == 1.0
     assert masked["centre only"]["own_source"] < masked["whole image"]["own_source"]
+
+
+def test_fast_path_gives_the_formulas_values(claims):
+    # "gives the same values as these formulas (the largest difference over every method is printed)"
+    gaps = claims["reference_formula_gap"]
+    assert set(gaps) == {"correlation", "intersection", "chi_square", "chi_square_alt", "bhattacharyya",
+                         "hellinger", "kl"}
+    assert max(gaps.values()) < 1e-10

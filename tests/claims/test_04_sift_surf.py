@@ -192,3 +192,10 @@ def test_worked_solutions(claims):
     assert upright["photometric"]["upright"] > upright["photometric"]["surf"]
     assert upright["rotation"]["upright"] < 0.1 < upright["rotation"]["surf"]
     assert upright["rotation+scale"]["upright"] < 0.5 * upright["rotation+scale"]["surf"]
+
+
+def test_reference_functions_give_what_the_fast_paths_give(claims):
+    # "match_descriptors ... keeps the same pairs" as ratio_test_reference
+    assert claims["ratio_reference_same_pairs"] is True
+    # "box_hessian ... gets the same map" as box_hessian_reference
+    assert claims["box_hessian_reference_gap"] < 1e-10

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imgsim_helpers.core.checks import check_choice, check_flag, check_real
+from imgsim_helpers.core.checks import check_choice, check_flag, check_int, check_real
 from imgsim_helpers.core.device import cpu_threads
 from imgsim_helpers.core.errors import EmptyInputError, InvalidParameterError, ShapeMismatchError
 from imgsim_helpers.images.io import to_uint8
@@ -123,13 +123,11 @@ def _check_bins(bins, channels: int) -> tuple[int, ...]:
         values = (bins,) * channels if np.isscalar(bins) else tuple(bins)
     except TypeError:  # None or another object that is neither a number nor a sequence
         values = ()
-    if len(values) != channels or any(
-        isinstance(b, bool) or not isinstance(b, int | np.integer) or not 1 <= b <= 256 for b in values
-    ):
-        raise InvalidParameterError(
-            f"bins must be an integer in 1..256 or {channels} of them (one per channel); got {bins!r}"
-        )
-    return tuple(int(b) for b in values)
+    if len(values) != channels:
+        raise InvalidParameterError(f"bins must be an integer in 1..256 or {channels} of them (one per channel); "
+                                    f"got {bins!r}")
+    return tuple(check_int(b, "bins", low=1, high=256, hint=f"one per channel, or one for all {channels}")
+                 for b in values)
 
 
 def _check_mask(mask, shape: tuple[int, ...]) -> np.ndarray:

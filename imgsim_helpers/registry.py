@@ -42,13 +42,10 @@ def unavailable_status(error: WeightsUnavailableError) -> str:
 
 @dataclass
 class SimilarityMethod:
-    """A ready-to-use method: models loaded, options fixed.
-
-    ``family`` is one of "pixel", "hash", "histogram", "structural", "keypoints",
-    "embedding", "learned"; ``extract_many`` and ``compare_many`` are optional batched
-    versions of ``extract`` and ``compare``; ``weights`` is "pretrained", "local", "random"
-    or "none".
-    """
+    """A ready-to-use method, models loaded: ``extract`` image → feature, ``compare`` two features
+    → score (``_many``: optional batched versions); ``family`` "pixel", "hash", "histogram",
+    "structural", "keypoints", "embedding" or "learned"; ``weights`` "pretrained", "local",
+    "random" or "none"."""
 
     name: str
     family: str
@@ -66,6 +63,22 @@ class SimilarityMethod:
         if not images:
             raise EmptyInputError(f"{self.name}: no images to extract features from")
         return list(self.extract_many(images)) if self.extract_many else [self.extract(im) for im in images]
+
+    def features_or_none(self, images: Sequence[np.ndarray]) -> tuple[list, list[tuple[int, Exception]]]:
+        """Features batched; if the batch fails, one image at a time: ``None`` and ``(position,
+        error)`` for each image that fails, so that one image never ends a run."""
+        try:
+            return self.features(images), []
+        except Exception:  # noqa: BLE001 - find the image(s) behind it below, one at a time
+            pass
+        features, failures = [], []
+        for k, image in enumerate(images):
+            try:
+                features.append(self.extract(image))
+            except Exception as error:  # noqa: BLE001 - reported to the caller with its position
+                features.append(None)
+                failures.append((k, error))
+        return features, failures
 
     def matrix(self, queries: list, gallery: list) -> np.ndarray:
         """The queries × gallery score matrix from features (vectorised when the method can)."""
@@ -340,13 +353,8 @@ def options_for(name: str, **settings) -> dict:
 
 
 def build_method(name: str, **options) -> SimilarityMethod:
-    """Create a method by name, loading its model if it has one.
-
-    ``options`` are the ones :data:`METHOD_OPTIONS` declares for ``name`` (``size``,
-    ``hash_size``, ``max_side``/``max_features``, ``device``/``fallback``/``seed``).
-    Raises :class:`UnknownMethodError` for an unknown name, :class:`UnknownOptionError` for
-    an option the method does not take, :class:`InvalidParameterError` for a bad value and
-    :class:`WeightsUnavailableError` when a model's weights are neither cached nor downloadable.
+    """Create a method by name with the options :data:`METHOD_OPTIONS` declares for it, loading
+    its model if it has one. Names, options and values are checked before any model loads.
 
     >>> build_method("ssim", sise=64)
     Traceback (most recent call last):

@@ -240,22 +240,24 @@ def test_embed_bad_inputs(tmp_path, folder, monkeypatch):
 
 
 def test_embed_paths_falls_back_to_one_image_at_a_time(tmp_path):
-    class OneBadImage:  # a method whose batch call fails because one image is unusable
-        name = "fake"
+    from imgsim_helpers.registry import SimilarityMethod
 
-        def features(self, images):
-            raise ValueError("batch failed")
+    def extract(image):
+        if image.shape[0] < 50:
+            raise ValueError("too small")
+        return np.ones(3, np.float32)
 
-        def extract(self, image):
-            if image.shape[0] < 50:
-                raise ValueError("too small")
-            return np.ones(3, np.float32)
+    def batch(images):
+        raise ValueError("batch failed")
+
+    # a method whose batch call fails because one image is unusable
+    one_bad_image = SimilarityMethod("fake", "embedding", "", extract, compare=None, extract_many=batch)
 
     big, small = h.course_path("coffee"), tmp_path / "small.png"
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(small)
-    columns = embed_paths(OneBadImage(), [big, small, big], dimension=3)
+    columns = embed_paths(one_bad_image, [big, small, big], dimension=3)
     assert list(columns["error"][[0, 2]]) == ["", ""] and "too small" in columns["error"][1]
     assert columns["hash"][1] == "" and len(columns["hash"][0]) == 16
     np.testing.assert_array_equal(columns["embedding"], [[1, 1, 1], [0, 0, 0], [1, 1, 1]])
-    every_file_bad = embed_paths(OneBadImage(), [tmp_path / "missing.png"], dimension=3)
+    every_file_bad = embed_paths(one_bad_image, [tmp_path / "missing.png"], dimension=3)
     assert every_file_bad["embedding"].shape == (1, 3) and "missing.png" in every_file_bad["error"][0]

@@ -34,8 +34,8 @@ from imgsim_helpers.registry import (
     options_for,
     unavailable_status,
 )
+from imgsim_helpers.scale.pipeline import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EXIT_OK, EXIT_UNEXPECTED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
 
@@ -81,21 +81,14 @@ def _compare(args) -> int:
 
 
 def _gallery_features(method, images: list, paths: list, skipped: list) -> tuple[list, list]:
-    """Features of the gallery, batched; if the batch fails, one image at a time, skipping those that fail."""
-    try:
-        return method.features(images), list(paths)
-    except Exception:  # noqa: BLE001 - find the image(s) behind it below, one at a time
-        pass
-    features, kept = [], []
-    for image, path in zip(images, paths, strict=True):
-        try:
-            features.append(method.extract(image))
-            kept.append(path)
-        except Exception as error:  # noqa: BLE001 - one image must not end the run; it is listed
-            reason = first_line(error) if isinstance(error, ImgSimError) else f"{type(error).__name__}: {first_line(error)}"
-            skipped.append({"path": str(path), "error": f"cannot use image {str(path)!r} ({_size(image)}) with "
-                                                        f"--method {method.name}: {reason}"})
-    return features, kept
+    """Features of the gallery and their paths; an image the method cannot use is listed in ``skipped``."""
+    features, failures = method.features_or_none(images)
+    for k, error in failures:
+        reason = first_line(error) if isinstance(error, ImgSimError) else f"{type(error).__name__}: {first_line(error)}"
+        skipped.append({"path": str(paths[k]), "error": f"cannot use image {str(paths[k])!r} ({_size(images[k])}) "
+                                                        f"with --method {method.name}: {reason}"})
+    kept = [(feature, path) for feature, path in zip(features, paths, strict=True) if feature is not None]
+    return [feature for feature, _ in kept], [path for _, path in kept]
 
 
 def _load_gallery(folder: Path, quiet: bool) -> tuple[list, list, list]:

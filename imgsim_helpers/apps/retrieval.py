@@ -69,13 +69,9 @@ class Benchmark:
 
 def build_benchmark(*, sources=None, distractors=None, families=None, smoke: bool = False, max_side: int = 192,
                     seed: int = 0) -> Benchmark:
-    """Make the gallery and the transformed queries (deterministic for a seed).
-
-    ``sources`` and ``distractors`` are course image names (defaults: :data:`SOURCES`,
-    :data:`DISTRACTORS`, or the smoke sets); ``families`` the transform families (default
-    all; smoke runs keep each one's strongest strength); every image is shrunk to ``max_side``.
-    Raises :class:`EmptyInputError` without sources, :class:`UnknownMethodError` for an unknown family.
-    """
+    """Make the gallery and the transformed queries (deterministic for a seed): course images
+    ``sources`` and ``distractors`` (defaults :data:`SOURCES`, :data:`DISTRACTORS`, or the smoke
+    sets), shrunk to ``max_side``; every family (smoke: its strongest strength only)."""
     from imgsim_helpers.images.data import course_image
     from imgsim_helpers.images.transforms import apply_transform
     sources = list((SMOKE_SOURCES if smoke else SOURCES) if sources is None else sources)
@@ -118,17 +114,8 @@ class MethodResult:
 
 def _extract_all(method, images: list[np.ndarray], errors: list[str], label: str) -> list:
     """Features of every image; an image whose extraction fails gets None and an error line."""
-    try:
-        return method.features(images)
-    except ImgSimError:
-        pass  # fall back to one image at a time to find the failing ones
-    features = []
-    for k, image in enumerate(images):
-        try:
-            features.append(method.extract(image))
-        except Exception as error:  # one image must not stop the run
-            features.append(None)
-            errors.append(f"{label} {k}: {type(error).__name__}: {error}")
+    features, failures = method.features_or_none(images)
+    errors += [f"{label} {k}: {type(error).__name__}: {error}" for k, error in failures]
     return features
 
 
@@ -163,13 +150,10 @@ FSIM_OPERATIONS_PER_PIXEL = 15  # two similarity maps (≈5 each), their product
 def comparison_work(name: str, family: str, queries: list, gallery: list) -> float:
     """Estimated multiply-adds of one comparison, from the features' sizes (does not depend on load).
 
-    The dominant term of each comparison: vectors (histograms, embeddings) 3 per number (a
-    correlation or cosine sums a·b, a·a, b·b); SSIM on s×s images the formula's 5 filtered
-    maps, each a separable 11-tap Gaussian: 110·s² (the fast path filters 4 maps); MS-SSIM
-    the same at 5 scales, halving the side; FSIM about 15 operations per pixel of its maps
-    (phase congruency is per image); keypoints n₁·n₂·D for brute-force matching (D numbers,
-    or D bytes XOR-and-count for binary descriptors); bit hashes one XOR-and-count per byte
-    of the packed hash (8 for 64 bits), as for binary descriptors.
+    The dominant term: vectors 3 per number (a·b, a·a, b·b); SSIM on s×s images 5 filtered
+    maps of a separable 11-tap Gaussian, 110·s² (the fast path filters 4); MS-SSIM the same
+    at 5 halving scales; FSIM about 15 per pixel of its maps; keypoints n₁·n₂·D (D numbers,
+    or D bytes XOR-and-count when binary); bit hashes one XOR-and-count per packed byte.
 
     >>> comparison_work("histogram_rgb", "histogram", [np.zeros(512)], [np.zeros(512)])
     1536.0
@@ -320,10 +304,8 @@ def summarise(results: list[MethodResult], bench: Benchmark) -> list[dict]:
 
 
 def recall_table(rows: list[dict], *, keep_unavailable: bool = False) -> tuple[list[str], list[str], np.ndarray]:
-    """Methods, families, and their recall@1 matrix (methods × families, "all" last).
-
-    Only the methods that ran, unless ``keep_unavailable``: then every method, one that did
-    not run as a row of NaN.
+    """Methods, families, and their recall@1 matrix (methods × families, "all" last): the methods
+    that ran, or with ``keep_unavailable`` every method, one that did not run as NaN.
 
     >>> rows = [dict(method="a", family="blur", status="ok", recall_at_1=0.5),
     ...         dict(method="a", family="all", status="ok", recall_at_1=0.5),

@@ -1,20 +1,12 @@
 """A live comparison page: two images, every similarity method, side by side.
 
-Run ``python -m imgsim_helpers.apps.web_app`` and open http://127.0.0.1:7860. Pick two
-course images (or upload your own), press *Compare*: the page shows every method of
-:mod:`imgsim_helpers.registry` (method, family, score, note; a method without weights is
-listed as ``unavailable: weights``, never dropped), the SSIM map, the phase-congruency maps
-and local similarity of FSIM, the keypoint matches and the embedding similarities.
-The page's work is in plain functions (:func:`load_upload`, :func:`compare_images`,
-:func:`comparison_outputs` ...) that the tests call without a browser.
-
-Limits: uploads over 20 MiB (:data:`MAX_UPLOAD_BYTES`) or 40 megapixels
-(:data:`MAX_UPLOAD_PIXELS`), empty files, non-images and images under 16 pixels a side
-are refused with a message; both images are shrunk (aspect kept) to at most
-:data:`WORK_SIDE` (256) pixels a side before any method runs, so the scores are what
-``imgsim compare`` gives for the shrunk images. Models load on the first comparison and
-stay; missing weights are remembered until a restart. No telemetry, system fonts, and the
-server listens on 127.0.0.1 (``--host`` to change; ``--share`` is off unless asked for).
+``python -m imgsim_helpers.apps.web_app``, then open http://127.0.0.1:7860: pick or upload two
+images and press *Compare*. The page lists every registry method (a method without weights as
+``unavailable: weights``, never dropped) and draws the SSIM map, FSIM's phase congruency, the
+keypoint matches and the embedding similarities. Its work is in plain functions the tests call
+without a browser. Uploads over 20 MiB or 40 megapixels, non-images and images under 16 pixels
+a side get a message; both images are shrunk to at most 256 pixels a side first. Models load
+on the first comparison and stay. No telemetry, no web fonts; 127.0.0.1 unless ``--host``.
 
 >>> import imgsim_helpers as h
 >>> a = h.course_image("camera", max_side=64)
@@ -53,6 +45,7 @@ from imgsim_helpers.registry import (
     options_for,
     unavailable_status,
 )
+from imgsim_helpers.scale.pipeline import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +53,6 @@ WORK_SIDE = 256  # inputs are shrunk so that their longer side is at most this
 MIN_SIDE = 16  # the smallest accepted side (phase congruency and keypoints need 16)
 MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_UPLOAD_PIXELS = 40_000_000  # checked in the header, before decoding
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 TABLE_HEADERS = ("method", "family", "score", "note")
 KEYPOINT_DRAW_ORDER = ("sift", "orb", "akaze", "surf")
 DEFAULT_PORT = 7860
@@ -102,11 +94,8 @@ def _size_problem(p: Path, who: str, max_bytes: int, max_pixels: int) -> str | N
 
 def load_upload(path, *, label: str = "image", max_bytes: int = MAX_UPLOAD_BYTES,
                 max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray | str:
-    """Read an uploaded file as ``uint8`` RGB, or explain in one sentence why it cannot be used.
-
-    Never raises for a bad file: the page shows the sentence (it starts with ``label`` and
-    the file name). The size limits are checked before the pixels are decoded (a small PNG
-    can hold a huge image).
+    """Read an uploaded file as ``uint8`` RGB, or say in one sentence (starting with ``label``)
+    why it cannot be used; never raises. Size limits are checked before decoding.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "notes.png"
@@ -372,15 +361,12 @@ def _check_names(methods) -> list[str]:
 def compare_images(image1, image2, *, methods: Sequence[str] | None = None, max_side: int = WORK_SIDE,
                    device: str = "auto", figures: bool = True,
                    progress: Callable[..., object] | None = None) -> Comparison:
-    """Score two images with every method of the registry and draw what the scores look at.
+    """Score two images (shrunk by :func:`prepare`) with registry methods (default all) and draw
+    what the scores look at: ``"ssim_map"``, ``"phase_congruency"``, ``"matches"``.
 
-    Both images (any size, gray/RGB/RGBA, at least 16×16) are first shrunk with
-    :func:`prepare`. ``methods`` are registry names (default all, in order); ``figures=False``
-    gives scores only; ``progress(fraction, desc=...)`` is called before each step
-    (``gr.Progress`` fits). A method without weights has ``score=None`` and a note starting
-    ``"unavailable: weights"``; one that fails a note starting ``"failed:"``. Figures:
-    ``"ssim_map"``, ``"phase_congruency"`` and ``"matches"`` (the first of SIFT, ORB, AKAZE,
-    SURF that ran). Bad images, unknown names or an empty list raise typed errors.
+    A method without weights has ``score=None`` and a note ``"unavailable: weights (...)"``,
+    one that fails a note ``"failed: ..."``. ``progress(fraction, desc=...)`` is called before
+    each step (``gr.Progress`` fits). Bad images and unknown names raise typed errors.
     """
     max_side = check_int(max_side, "max_side", low=MIN_SIDE)
     work1, work2 = prepare(image1, max_side=max_side), prepare(image2, max_side=max_side)
@@ -449,10 +435,7 @@ def _describe(choice, upload, image: np.ndarray, max_side: int) -> str:
 def comparison_outputs(choice1, upload1, choice2, upload2, *, max_side: int = WORK_SIDE, device: str = "auto",
                        methods: Sequence[str] | None = None,
                        progress: Callable[..., object] | None = None) -> PageOutputs:
-    """The page's *Compare* button: inputs as the widgets give them, outputs as they show them.
-
-    Never raises: a bad input or an unexpected failure becomes the status message (starting
-    with ``"⚠"``) and empty results.
+    """The page's *Compare* button, from and to the widgets; never raises (a problem is a ``⚠`` status).
 
     >>> comparison_outputs("camera", None, "", None).status
     '⚠ image 2: choose a course image or upload a file.'

@@ -1,32 +1,21 @@
 """Nearest-neighbour indexes over embeddings and perceptual hashes, with FAISS.
 
 An exact scan grows with the gallery, and so does the memory of full ``float32`` vectors;
-an *index* trades a little recall for both:
+an *index* trades a little recall for both. Kinds (knobs: build / search):
 
-=================  ==============================================  ==============================
-``kind``           what FAISS builds                                knobs (build / search)
-=================  ==============================================  ==============================
-``"flat"``         ``IndexFlatIP``: the exact scan, the truth       —
-``"hnsw"``         ``IndexHNSWFlat``: a navigable graph             ``m``, ``ef_construction`` /
-                                                                     ``ef_search``
-``"ivfpq"``        ``IndexIVFPQ``: coarse clusters, vectors         ``nlist``, ``pq_m``, ``nbits``,
-                   compressed to ``pq_m`` bytes                      ``train_size`` / ``nprobe``
-                                                                     (``refine``: re-rank k×k with
-                                                                     the full vectors)
-``"binary"``       ``IndexBinaryFlat``: exact Hamming scan          —
-``"binary_hash"``  ``IndexBinaryHash``: buckets on the first        ``hash_bits`` / ``nflip``
-                   ``hash_bits`` bits
-=================  ==============================================  ==============================
+* ``"flat"``: ``IndexFlatIP``, the exact scan, the truth;
+* ``"hnsw"``: ``IndexHNSWFlat``, a navigable graph (``m``, ``ef_construction`` / ``ef_search``);
+* ``"ivfpq"``: ``IndexIVFPQ``, coarse clusters, vectors compressed to ``pq_m`` bytes (``nlist``,
+  ``pq_m``, ``nbits``, ``train_size``, ``refine``: re-rank with the full vectors / ``nprobe``);
+* ``"binary"``: ``IndexBinaryFlat``, the exact Hamming scan over bit hashes;
+* ``"binary_hash"``: ``IndexBinaryHash``, buckets on the first ``hash_bits`` bits (/ ``nflip``).
 
 Float vectors are L2-normalised, so the inner product is the cosine (the score of
 :func:`~imgsim_helpers.learned.embeddings.top_k`); binary indexes score ``1 − Hamming / bits``.
-Higher is more similar everywhere.
 
->>> rng = np.random.default_rng(0)
->>> vectors = rng.normal(size=(200, 16)).astype(np.float32)
+>>> vectors = np.random.default_rng(0).normal(size=(200, 16)).astype(np.float32)
 >>> index = build_index(vectors, kind="hnsw", m=8, ef_search=32)
->>> scores, positions = index.search(vectors[:2], k=3)
->>> positions[:, 0].tolist(), index.count, index.dimension
+>>> index.search(vectors[:2], k=3)[1][:, 0].tolist(), index.count, index.dimension
 ([0, 1], 200, 16)
 """
 
@@ -356,14 +345,11 @@ def _new_float_index(kind: str, array: np.ndarray, knobs: dict, seed: int):
 
 def build_index(vectors, kind: str = "flat", *, ids=None, method: str | None = None, seed: int = 0,
                 **knobs) -> VectorIndex:
-    """Build a FAISS index over embeddings (cosine similarity).
+    """Build a FAISS index over N×D embeddings (normalised here; cosine similarity).
 
-    ``vectors`` are N×D embeddings (normalised here); ``kind`` is ``"flat"`` (exact), ``"hnsw"``
-    or ``"ivfpq"`` (hashes go to :func:`build_hash_index`); ``ids`` one label per vector;
-    ``method`` the method that made them; ``seed`` seeds ivfpq's k-means. Knobs (defaults in
-    :data:`DEFAULT_KNOBS`): hnsw ``m``, ``ef_construction``, ``ef_search``; ivfpq ``nlist``
-    (about 4·√N), ``pq_m`` (code bytes at 8 bits; the largest divisor of D up to 64), ``nbits``,
-    ``nprobe``, ``refine`` (k: re-rank k×k candidates with the full vectors, also stored), ``train_size``.
+    ``kind``: ``"flat"``, ``"hnsw"`` or ``"ivfpq"`` (hashes: :func:`build_hash_index`); ``ids``:
+    one label per vector; ``seed`` seeds ivfpq's k-means; knobs as :data:`DEFAULT_KNOBS` (ivfpq
+    by default ``nlist`` ≈ 4·√N and ``pq_m`` the largest divisor of D up to 64).
 
     >>> v = np.eye(4, dtype=np.float32)
     >>> build_index(v).search(v[2], k=1)[1].tolist()

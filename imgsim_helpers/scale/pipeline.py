@@ -1,29 +1,17 @@
 """Embed a folder of images with Ray Data, into a Parquet table an index is built from.
 
-::
-
-    imgsim embed FOLDER --method mobilenet_v2 --out embeddings.parquet
-    imgsim index build embeddings.parquet --out INDEX_DIR --kind hnsw
-
-The same code runs on a laptop and on a cluster: by default a local Ray instance on this
-machine's cores; ``address="ray://host:10001"`` (or ``"auto"`` on a cluster node) joins a
-cluster, whose workers need this package and the images at the same paths. Each worker is
-a Ray actor that loads the model **once** and embeds batch after batch (an actor pool; one
-GPU per actor with ``device="cuda"``); the driver streams the rows into one Parquet file.
-
-One row per image file: ``path`` (absolute), ``embedding`` (L2-normalised ``float32``, null
-when the row failed), ``hash`` (ImageHash's 64-bit pHash, 16 hex digits), ``width``,
-``height``, ``file_bytes`` and ``error`` (null when the file was used). The schema metadata
-names the method, dimension and weights, so a rerun, an index build or a query can refuse
-vectors of another method. A bad file is a row with its error, never the end of the run;
-a rerun embeds only the files without a good row.
-
-Without Ray, one batch of the work each actor does:
+``imgsim embed FOLDER --out embeddings.parquet``, then ``imgsim index build embeddings.parquet
+--out INDEX_DIR``. The same code runs on a laptop (a local Ray instance on its cores) and on a
+cluster (``address="ray://host:10001"``; workers need this package and the images at the same
+paths). Each actor loads the model **once** and embeds batch after batch; the driver streams
+the rows into one Parquet file: ``path``, ``embedding`` (unit ``float32``, null when the row
+failed), ``hash`` (64-bit pHash, 16 hex digits), ``width``, ``height``, ``file_bytes`` and
+``error``. The schema metadata names the method, dimension and weights, so vectors of another
+method are refused. A bad file is a row with its error; a rerun embeds only what is missing.
 
 >>> import imgsim_helpers as h
 >>> from imgsim_helpers.registry import build_method
->>> method = build_method("mobilenet_v2", device="cpu")
->>> columns = embed_paths(method, [h.course_path("coffee"), "missing.png"])
+>>> columns = embed_paths(build_method("mobilenet_v2", device="cpu"), [h.course_path("coffee"), "missing.png"])
 >>> columns["embedding"].shape, str(columns["error"][0]), "missing.png" in columns["error"][1]
 ((2, 1280), '', True)
 """
@@ -59,17 +47,18 @@ HASH_NAME = "phash"
 
 @dataclass
 class EmbedReport:
-    """What :func:`embed_folder` did."""
+    """What :func:`embed_folder` did: image files found, rows embedded and failed in this run, good
+    rows kept from an earlier one, seconds from the first batch to the file written."""
 
     out: Path
     method: str
     dimension: int
     weights: str
-    files: int  # image files found in the folder
-    embedded: int  # embedded in this run
-    failed: int  # rows of this run with an error
-    kept: int  # good rows from an earlier run, not redone
-    seconds: float  # the pipeline, from the first batch submitted to the file written
+    files: int
+    embedded: int
+    failed: int
+    kept: int
+    seconds: float
     workers: int
     address: str  # "local" or the cluster address
 
@@ -107,26 +96,18 @@ def _load_batch(paths: list[str], columns: dict) -> tuple[list, list[int]]:
 
 
 def _embed_batch(method, images: list, good: list[int], columns: dict, dimension: int | None) -> np.ndarray:
-    """The batch's N×D embeddings, zero where a row failed; batched, else one image at a time."""
-    try:
-        vectors = list(np.asarray(method.features(images), np.float32)) if images else []
-    except Exception:  # noqa: BLE001 - find the image(s) behind it below, one at a time
-        vectors = None
-    embeddings = None
-    for slot, row in enumerate(good):
-        if vectors is not None:
-            vector = vectors[slot]
-        else:
-            try:
-                vector = np.asarray(method.extract(images[slot]), np.float32)
-            except Exception as error:  # noqa: BLE001 - listed in the row, the run goes on
-                columns["error"][row] = f"cannot embed {columns['path'][row]!r} with {method.name}: {first_line(error)}"
-                columns["hash"][row] = ""
-                continue
-        if embeddings is None:
-            embeddings = np.zeros((len(columns["path"]), vector.shape[-1]), np.float32)
+    """The batch's N×D embeddings, zero where a row failed (its error and hash set in ``columns``)."""
+    vectors, failures = method.features_or_none(images) if images else ([], [])
+    for slot, error in failures:
+        row = good[slot]
+        columns["error"][row] = f"cannot embed {columns['path'][row]!r} with {method.name}: {first_line(error)}"
+        columns["hash"][row] = ""
+    done = [(row, np.asarray(v, np.float32)) for row, v in zip(good, vectors, strict=True) if v is not None]
+    width = done[0][1].shape[-1] if done else dimension or 0
+    embeddings = np.zeros((len(columns["path"]), width), np.float32)
+    for row, vector in done:
         embeddings[row] = vector
-    return embeddings if embeddings is not None else np.zeros((len(columns["path"]), dimension or 0), np.float32)
+    return embeddings
 
 
 def embed_paths(method, paths: Sequence, *, dimension: int | None = None) -> dict[str, np.ndarray]:

@@ -235,8 +235,7 @@ def load_clip(model: str = CLIP_MODEL, pretrained: str | os.PathLike | None = CL
     import open_clip
 
     _check_loader_options(fallback, offline, progress)
-    if model not in open_clip.list_models():
-        raise unknown_name("open_clip model", model, open_clip.list_models())
+    check_choice(model, "open_clip model", open_clip.list_models())
     dev = resolve_device(device)
     path, kind, source, check, tag_cfg = _clip_weights(open_clip, model, pretrained, cache_dir, offline,
                                                        progress, fallback)
@@ -367,9 +366,7 @@ def clip_preprocess(model: str = CLIP_MODEL, pretrained: str | None = CLIP_PRETR
     """
     import open_clip
 
-    config = open_clip.get_model_config(model)
-    if config is None:
-        raise unknown_name("open_clip model", model, open_clip.list_models())
+    config = open_clip.get_model_config(check_choice(model, "open_clip model", open_clip.list_models()))
     tag_cfg = open_clip.get_pretrained_cfg(model, str(pretrained)) if pretrained else {}
     return _preprocess_from(config["vision_cfg"].get("image_size", 224), tag_cfg)
 

@@ -47,7 +47,12 @@ from imgsim_helpers.core.errors import (
 )
 from imgsim_helpers.images.io import resize, to_rgb, to_uint8
 from imgsim_helpers.images.transforms import apply_transform
-from imgsim_helpers.learned.embeddings import CNN_LAYERS, EmbeddingModel, load_cnn
+from imgsim_helpers.learned.embeddings import (
+    CNN_LAYERS,
+    EmbeddingModel,
+    cosine_similarity_matrix,
+    load_cnn,
+)
 
 __all__ = [
     "POOLINGS",
@@ -522,8 +527,7 @@ def cosine_vs_euclidean(queries, gallery, *, atol: float = 1e-4) -> CosineEuclid
     q, g = _matrix(queries, "queries"), _matrix(gallery, "gallery")
     distance = squared_euclidean_matrix(q, g)
     q_norm, g_norm = np.linalg.norm(q, axis=1), np.linalg.norm(g, axis=1)
-    safe = lambda n: np.where(n > 0, n, 1.0)  # noqa: E731 - a zero vector has cosine 0 with everything
-    cosine = (q / safe(q_norm)[:, None]) @ (g / safe(g_norm)[:, None]).T
+    cosine = cosine_similarity_matrix(q, g)  # the course's one cosine: a zero vector scores 0
     unit = bool(np.all(np.abs(q_norm - 1) <= atol) and np.all(np.abs(g_norm - 1) <= atol))
     identity_error = float(np.abs(distance - (2.0 - 2.0 * (q @ g.T))).max())
     agreement = ranking_agreement(cosine, distance)

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from imgsim_helpers.core.errors import EmptyInputError, ImageNotFoundError, InvalidParameterError
+from imgsim_helpers.learned.embeddings import cosine_similarity_matrix
 
 # script -> inclusive codepoint ranges, in the order classes are kept when two look alike
 SCRIPTS: dict[str, tuple[tuple[int, int], ...]] = {
@@ -219,8 +220,7 @@ def _stroke_signature(cut: np.ndarray) -> np.ndarray:
 def _catalogue() -> tuple[tuple[Glyph, ...], tuple[np.ndarray, ...]]:
     glyphs, cuts = _covered_glyphs()
     signatures = np.stack([_stroke_signature(c) for c in cuts])
-    unit = signatures / np.linalg.norm(signatures, axis=1, keepdims=True)
-    similarity = unit @ unit.T
+    similarity = cosine_similarity_matrix(signatures, signatures)
     keep: list[int] = []
     for i in range(len(glyphs)):
         # greedy in catalogue order: the first of a look-alike group (Latin before Greek ...) stays

@@ -26,9 +26,9 @@ import os
 import sys
 from pathlib import Path
 
+from imgsim_helpers import registry
 from imgsim_helpers.core.errors import EmptyInputError, ImgSimError, WeightsUnavailableError
 from imgsim_helpers.registry import (
-    METHOD_NAMES,
     build_method,
     first_line,
     options_for,
@@ -60,7 +60,7 @@ def _compare(args) -> int:
     from imgsim_helpers.images.io import load_image
     image1, image2 = load_image(args.image1), load_image(args.image2)
     if args.method == "all":
-        results = {name: _score_pair(name, image1, image2, args.device) for name in METHOD_NAMES}
+        results = {name: _score_pair(name, image1, image2, args.device) for name in registry.METHOD_NAMES}
     else:  # one method: its errors propagate to main's exit codes
         method = build_method(args.method, **options_for(args.method, device=args.device))
         results = {args.method: {"score": method.similarity(image1, image2), "status": "ok",
@@ -150,11 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="score two images with one method or all of them")
     compare.add_argument("image1", type=Path)
     compare.add_argument("image2", type=Path)
-    compare.add_argument("--method", default="all", choices=["all", *METHOD_NAMES])
+    compare.add_argument("--method", default="all", choices=["all", *registry.METHOD_NAMES])
     search = sub.add_parser("search", help="rank a folder of images by similarity to a query image")
     search.add_argument("query", type=Path)
     search.add_argument("gallery", type=Path)
-    search.add_argument("--method", default="histogram_rgb", choices=list(METHOD_NAMES))
+    search.add_argument("--method", default="histogram_rgb", choices=list(registry.METHOD_NAMES))
     search.add_argument("--top", type=int, default=5)
     for command in (compare, search):
         command.add_argument("--json", action="store_true", help="machine-readable output")

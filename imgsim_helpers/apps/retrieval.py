@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imgsim_helpers import registry
 from imgsim_helpers.core.checks import check_choice
 from imgsim_helpers.core.errors import (
     EmptyInputError,
@@ -39,7 +40,7 @@ from imgsim_helpers.core.errors import (
     WeightsUnavailableError,
 )
 from imgsim_helpers.images.io import to_rgb
-from imgsim_helpers.registry import METHOD_NAMES, build_method, options_for, unavailable_status
+from imgsim_helpers.registry import build_method, options_for, unavailable_status
 
 SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "immunohistochemistry", "hubble_deep_field",
            "retina", "moon", "page", "text", "horse", "colorwheel", "screenshot_desktop", "horse_transparent")
@@ -244,9 +245,9 @@ def run_method(name: str, bench: Benchmark, **options) -> MethodResult:
 
 
 def _check_methods(methods) -> list[str]:
-    names = list(methods or METHOD_NAMES)
+    names = list(methods or registry.METHOD_NAMES)
     for name in names:
-        check_choice(name, "similarity method", METHOD_NAMES)
+        check_choice(name, "similarity method", registry.METHOD_NAMES)
     return names
 
 
@@ -411,7 +412,7 @@ def run_benchmark(methods=None, *, smoke: bool = False, out=None, device: str = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m imgsim_helpers.apps.retrieval", description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", nargs="+", default=None, help=f"default: all of {', '.join(METHOD_NAMES)}")
+    parser.add_argument("--methods", nargs="+", default=None, help=f"default: all of {', '.join(registry.METHOD_NAMES)}")
     parser.add_argument("--smoke", action="store_true", help="fewer images and strengths: well under a minute")
     parser.add_argument("--out", type=Path, default=Path("build/retrieval"))
     parser.add_argument("--device", default="cpu")

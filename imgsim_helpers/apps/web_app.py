@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from imgsim_helpers import registry
 from imgsim_helpers.core.checks import check_choice, check_image, check_int
 from imgsim_helpers.core.errors import (
     ImageLoadError,
@@ -39,7 +40,6 @@ from imgsim_helpers.core.errors import (
 )
 from imgsim_helpers.images.io import fit_within, to_rgb, to_uint8
 from imgsim_helpers.registry import (
-    METHOD_NAMES,
     build_method,
     first_line,
     options_for,
@@ -352,10 +352,10 @@ def _draw_figures(computed: dict, work1, work2, max_side: int, tell: Callable[[i
 
 
 def _check_names(methods) -> list[str]:
-    names = list(METHOD_NAMES) if methods is None else [methods] if isinstance(methods, str) else list(methods)
+    names = list(registry.METHOD_NAMES) if methods is None else [methods] if isinstance(methods, str) else list(methods)
     if not names:
-        raise InvalidParameterError(f"methods must name at least one method; choose among {', '.join(METHOD_NAMES)}")
-    return [check_choice(name, "similarity method", METHOD_NAMES) for name in names]
+        raise InvalidParameterError(f"methods must name at least one method; choose among {', '.join(registry.METHOD_NAMES)}")
+    return [check_choice(name, "similarity method", registry.METHOD_NAMES) for name in names]
 
 
 def compare_images(image1, image2, *, methods: Sequence[str] | None = None, max_side: int = WORK_SIDE,

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from imgsim_helpers import registry
+from imgsim_helpers.core.checks import check_int
 from imgsim_helpers.core.errors import EmptyInputError, ImgSimError, WeightsUnavailableError
 from imgsim_helpers.registry import (
     build_method,
@@ -174,6 +175,7 @@ def _quiet_stdout() -> None:
 def _run(args) -> int:
     from imgsim_helpers.core.device import check_device
     check_device(getattr(args, "device", "auto"))
+    check_int(getattr(args, "top", 1), "--top", low=1)
     if args.command in ("embed", "index"):
         from imgsim_helpers.apps.cli_scale import run_scale_command
         return run_scale_command(args)
@@ -182,9 +184,6 @@ def _run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "top", 1) < 1:
-        print("imgsim: error: --top must be at least 1", file=sys.stderr)
-        return EXIT_BAD_INPUT
     try:
         code = _run(args)
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit

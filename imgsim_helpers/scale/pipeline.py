@@ -296,6 +296,8 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
     import ray
     if ray.is_initialized():
         return False
+    num_cpus = None if num_cpus is None else check_int(num_cpus, "num_cpus", low=1)
+    object_store_mb = None if object_store_mb is None else check_int(object_store_mb, "object_store_mb", low=1)
     quiet = {"logging_level": logging.WARNING if verbose else logging.ERROR, "log_to_driver": verbose}
     if address:  # the cluster's own settings (dashboard, CPUs, object store) stay as its operator chose
         try:

@@ -342,6 +342,19 @@ def test_bad_image_lists(mobilenet):
         emb.embed_images("vgg16", [data.camera()])
 
 
+def test_loader_and_embedding_options_are_checked(mobilenet, tiny_clip_name):
+    with pytest.raises(InvalidParameterError, match="offline"):
+        emb.load_cnn("mobilenet_v2", offline="no")
+    with pytest.raises(InvalidParameterError, match="progress"):
+        emb.embed_images(mobilenet, [data.camera()], progress="no")
+    with pytest.raises(InvalidParameterError, match="batch_size"):
+        emb.embed_texts(emb.load_clip(TINY, None, device="cpu"), ["a cat"], batch_size=1.5)
+    with pytest.raises(InvalidParameterError, match="crop"):
+        emb.Preprocess(size=8, crop=0)
+    with pytest.raises(UnknownMethodError, match="open_clip model"):
+        emb.clip_preprocess("ViT-Z-99")
+
+
 def test_embed_texts_needs_a_text_encoder(mobilenet, tiny_clip):
     with pytest.raises(InvalidParameterError, match="image-only CNN"):
         emb.embed_texts(mobilenet, ["a cat"])

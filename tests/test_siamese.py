@@ -443,6 +443,10 @@ def test_bad_losses_and_training_options_raise_typed_errors():
         S.train_siamese(net, images, labels, epochs=0, progress=False)
     with pytest.raises(InvalidParameterError, match="validation"):
         S.train_siamese(net, images, labels, validation=images, progress=False)
+    with pytest.raises(InvalidParameterError, match="augment"):
+        S.train_siamese(net, images, labels, augment="flip", progress=False)
+    with pytest.raises(InvalidParameterError, match="progress"):
+        S.train_siamese(net, images, labels, progress="no")
     with pytest.raises(InvalidParameterError, match="NaN"):
         S.train_siamese(net, np.full_like(images, np.nan), labels, progress=False)
     with pytest.raises(InvalidParameterError):

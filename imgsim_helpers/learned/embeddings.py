@@ -319,11 +319,9 @@ def _hf_cache_dir() -> str:
     return str(hub_constants.HF_HUB_CACHE)
 
 
-class _DropRandomInitNotice:
-    """Hide open_clip's "no pretrained weights loaded" warning: the weights are loaded next."""
-
-    def filter(self, record) -> bool:
-        return "No pretrained weights loaded" not in record.getMessage()
+def _not_the_random_init_notice(record) -> bool:
+    """A logging filter: open_clip's "no pretrained weights loaded" warning is wrong, they are loaded next."""
+    return "No pretrained weights loaded" not in record.getMessage()
 
 
 def _build_open_clip(open_clip, model: str, path: Path | None):
@@ -331,7 +329,7 @@ def _build_open_clip(open_clip, model: str, path: Path | None):
 
     import torch
 
-    quiet = _DropRandomInitNotice()
+    quiet = _not_the_random_init_notice
     logging.getLogger().addFilter(quiet)
     try:
         # a fixed seed makes random stand-ins repeat, without touching the caller's random state
@@ -725,11 +723,16 @@ def _unit_rows(array: np.ndarray, squared: np.ndarray | None = None) -> np.ndarr
     if squared is None:
         squared = np.einsum("ij,ij->i", array, array)
     if np.isfinite(squared).all():
-        if np.all(np.abs(squared - 1.0) < 1e-4):
+        if _near_unit(squared, array.dtype):
             return array  # already unit rows, as embed_images returns them
         if squared.min() > np.sqrt(np.finfo(array.dtype).tiny):
             return array / np.sqrt(squared)[:, None]
     return _normalise_rows(array)
+
+
+def _near_unit(squared: np.ndarray, dtype) -> bool:
+    """float32 rows within 1e-4 of unit length (embed_images'), float64 ones to rounding (self-cosine 1)."""
+    return bool(np.all(np.abs(squared - 1.0) < (1e-4 if dtype == np.float32 else 1e-12)))
 
 
 def _normalise_rows(array: np.ndarray) -> np.ndarray:
@@ -791,7 +794,7 @@ def _cosine_scores(q: np.ndarray, gallery, unit_gallery: bool = False) -> np.nda
     tq = torch.from_numpy(np.ascontiguousarray(q, dtype=np.result_type(q.dtype, raw.dtype)))
     # gallery @ queries.T: for one query a matrix-vector product, faster in torch than (1×D)@(D×N)
     scores = np.ascontiguousarray((tg.to(tq.dtype) @ tq.T).numpy().T)
-    if squared is not None and not np.all(np.abs(squared - 1.0) < 1e-4):  # as _unit_rows
+    if squared is not None and not _near_unit(squared, raw.dtype):  # as _unit_rows
         scores = scores / norms.astype(scores.dtype)
     return scores
 

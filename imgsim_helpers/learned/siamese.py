@@ -311,9 +311,8 @@ class EmbeddingHead(nn.Module):
 
 @dataclass
 class TrainingHistory:
-    """What :func:`train_siamese` did: mean loss per epoch, every batch's loss, the validation
-    metric after each epoch, the epoch whose weights the model ends with (``best_epoch``),
-    whether it stopped early, and the loop's wall time."""
+    """What :func:`train_siamese` did: each epoch's mean loss, every batch's loss, the validation metric
+    per epoch, the epoch whose weights the model keeps, whether it stopped early, the loop's time."""
 
     losses: list[float] = field(default_factory=list)
     step_losses: list[float] = field(default_factory=list)
@@ -385,8 +384,8 @@ def _metric_name(metric) -> str:  # a functools.partial is named after its funct
 
 
 def _validation_score(model, val_x, val_y, metric, device: str) -> float:
-    vectors = _embed(model, val_x, 512, device)
-    return _auc(*_all_pairs(vectors, val_y, "cosine")) if metric == "auc" else float(metric(vectors, val_y))
+    vectors = _embed(model, val_x, 512, device)  # scored in float64, as pair_scores scores them
+    return _auc(*_all_pairs(vectors.astype(np.float64), val_y, "cosine")) if metric == "auc" else float(metric(vectors, val_y))
 
 
 # Training needs autograd whatever the caller's mode: a notebook or benchmark that runs it under
@@ -431,6 +430,8 @@ def train_siamese(
     lr = check_real(lr, "lr", low=0, low_open=True)
     weight_decay, min_delta = check_real(weight_decay, "weight_decay", low=0), check_real(min_delta, "min_delta", low=0)
     seed, progress = check_seed(seed), check_flag(progress, "progress")
+    if augment is not None and not callable(augment):
+        raise InvalidParameterError(f"augment must be None or a function (batch, generator) -> batch; got {augment!r}")
     x, y = _training_set(model, inputs, labels, ("inputs", "labels"))
     if validation is not None and (not isinstance(validation, tuple | list) or len(validation) != 2):
         raise InvalidParameterError("validation must be an (inputs, labels) pair or None")

@@ -435,6 +435,14 @@ def test_cosine_of_a_zero_vector_is_zero_not_nan():
     assert emb.cosine_similarity_matrix([1e-300, 0.0], [1.0, 0.0])[0, 0] == pytest.approx(1.0)
 
 
+def test_a_float64_vector_has_cosine_one_with_itself_to_rounding():
+    v = np.random.default_rng(0).standard_normal((4, 1280)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)  # float32 unit rows, as embed_images returns them
+    d = v.astype(np.float64)  # unit only to float32 precision: renormalised, not trusted
+    np.testing.assert_allclose(np.diag(emb.cosine_similarity_matrix(d, d)), 1.0, rtol=0, atol=1e-15)
+    assert emb.top_k(d[1], d, k=1)[1][0] == pytest.approx(1.0, abs=1e-15)
+
+
 def test_cosine_matrix_errors():
     with pytest.raises(ShapeMismatchError, match=r"D=512.*D=640"):
         emb.cosine_similarity_matrix(np.ones((2, 512)), np.ones((3, 640)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -24,6 +25,7 @@ from imgsim_helpers.core.errors import (
     InvalidParameterError,
 )
 from imgsim_helpers.metrics.hashing import image_hash
+from imgsim_helpers.scale import pipeline
 from imgsim_helpers.scale.index import as_hash_codes
 from imgsim_helpers.scale.pipeline import (
     build_index_from_tables,
@@ -261,3 +263,20 @@ def test_embed_paths_falls_back_to_one_image_at_a_time(tmp_path):
     np.testing.assert_array_equal(columns["embedding"], [[1, 1, 1], [0, 0, 0], [1, 1, 1]])
     every_file_bad = embed_paths(one_bad_image, [tmp_path / "missing.png"], dimension=3)
     assert every_file_bad["embedding"].shape == (1, 3) and "missing.png" in every_file_bad["error"][0]
+
+
+def test_joining_a_cluster_sends_this_machines_ray_token(monkeypatch, tmp_path):
+    # `ray start --head` (Ray >= 2.5x) requires the token of ~/.ray/auth_token, which a client
+    # sends only in token mode: joining switches that mode on when a token is here, and only then.
+    token = tmp_path / "auth_token"
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+    pipeline._send_token_if_any()
+    assert "RAY_AUTH_MODE" not in os.environ
+    token.write_text("0" * 64)
+    pipeline._send_token_if_any()
+    assert os.environ["RAY_AUTH_MODE"] == "token"
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # the operator's own choice is kept
+    pipeline._send_token_if_any()
+    assert os.environ["RAY_AUTH_MODE"] == "disabled"

@@ -293,6 +293,8 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
     running) with ``num_cpus`` (default: every core) and no dashboard. Ray's own logging
     stays at ERROR and the workers' output in their log files unless ``verbose``.
     """
+    if address:
+        _send_token_if_any()  # before Ray is imported: it reads its authentication mode then
     import ray
     if ray.is_initialized():
         return False
@@ -311,6 +313,15 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
         memory = {"object_store_memory": object_store_mb * 2**20} if object_store_mb else {}
         ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, **quiet, **memory)
     return True
+
+
+def _send_token_if_any() -> None:
+    """Clusters started with ``ray start`` (Ray >= 2.5x) require the token of ~/.ray/auth_token,
+    but a client sends it only in token mode; a token-mode client also joins clusters without
+    authentication, so the mode is switched on whenever this machine holds a token."""
+    token_path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.expanduser("~/.ray/auth_token")
+    if "RAY_AUTH_MODE" not in os.environ and (os.environ.get("RAY_AUTH_TOKEN") or os.path.isfile(token_path)):
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def _quiet_ray_data(verbose: bool) -> None:
@@ -419,6 +430,8 @@ def embed_folder(folder: str | os.PathLike, out: str | os.PathLike, *, method: s
     :class:`EmbeddingMismatchError` (``out`` holds another method, dimension or weights) and
     :class:`WeightsUnavailableError` (checked before Ray starts).
     """
+    if address:
+        _send_token_if_any()  # before Ray is imported: it reads its authentication mode then
     import pyarrow.parquet as pq
     import ray
 

@@ -55,6 +55,31 @@ __all__ = ["MatchedDistortion", "letterbox", "masked_ssim", "match_mse", "plot_s
 # --------------------------------------------------------------------------- sweeps
 
 
+#: Notebook 02's distortions and strengths (identity first), for the full run.
+SWEEPS: dict[str, list[float]] = {
+    "shift": [0, 1, 2, 4, 8, 16],
+    "rotate": [0, 1, 2, 5, 10],
+    "scale": [1.0, 1.05, 1.1, 1.25, 1.5],
+    "brightness": [0, 20, 40, 80],
+    "contrast": [1.0, 0.8, 0.6, 0.4],
+    "blur": [0, 1, 2, 4, 8],
+    "noise": [0, 5, 10, 20, 40],
+    "jpeg": [95, 75, 50, 20, 5],
+}
+
+#: A subset of :data:`SWEEPS` for smoke runs: every distortion, three or four strengths.
+SMOKE_SWEEPS: dict[str, list[float]] = {
+    "shift": [0, 1, 4, 16],
+    "rotate": [0, 2, 10],
+    "scale": [1.0, 1.1, 1.5],
+    "brightness": [0, 40, 80],
+    "contrast": [1.0, 0.6, 0.4],
+    "blur": [0, 2, 8],
+    "noise": [0, 20, 40],
+    "jpeg": [75, 20, 5],
+}
+
+
 def _check_sweeps(sweeps) -> dict[str, list[float]]:
     if not isinstance(sweeps, Mapping) or not sweeps:
         raise EmptyInputError(

@@ -28,87 +28,49 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "images.data": ["course_gallery", "course_image", "course_path", "get_image", "list_course_images"],
+    "images.data": [
+        "course_gallery", "course_image", "course_path", "get_image", "list_course_images"
+    ],
     "core.checks": ["check_image"],
     "core.device": ["resolve_device", "seed_everything"],
     "core.errors": [
-        "CheckpointError",
-        "DeviceUnavailableError",
-        "DescriptorMismatchError",
-        "EmptyImageError",
-        "EmptyInputError",
-        "ImageLoadError",
-        "ImageNotFoundError",
-        "ImageTooSmallError",
-        "ImageTypeError",
-        "ImgSimError",
-        "InvalidImageError",
-        "InvalidParameterError",
-        "ShapeMismatchError",
-        "UnknownMethodError",
-        "WeightsUnavailableError",
-        "expect_error",
+        "CheckpointError", "DeviceUnavailableError", "DescriptorMismatchError", "EmptyImageError",
+        "EmptyInputError", "ImageLoadError", "ImageNotFoundError", "ImageTooSmallError",
+        "ImageTypeError", "ImgSimError", "InvalidImageError", "InvalidParameterError",
+        "ShapeMismatchError", "UnknownMethodError", "WeightsUnavailableError", "expect_error"
     ],
     "metrics.histograms": [
-        "HISTOGRAM_METHODS",
-        "color_histogram",
-        "compare_histograms",
-        "histogram_similarity",
-        "pairwise_histogram_similarity",
+        "HISTOGRAM_METHODS", "color_histogram", "compare_histograms", "histogram_similarity",
+        "pairwise_histogram_similarity"
     ],
     "images.io": [
-        "align_pair",
-        "composite_alpha",
-        "fit_within",
-        "load_image",
-        "resize",
-        "to_float",
-        "to_gray",
-        "to_rgb",
-        "to_uint8",
+        "align_pair", "composite_alpha", "fit_within", "load_image", "resize", "to_float",
+        "to_gray", "to_rgb", "to_uint8"
     ],
     "images.transforms": ["TRANSFORMS", "apply_transform"],
     "registry": ["METHOD_NAMES", "build_method", "similarity"],
     "metrics.keypoints": [
-        "Features",
-        "compare_features",
-        "detect_and_describe",
-        "keypoint_similarity",
-        "match_descriptors",
-        "verify_matches",
+        "Features", "compare_features", "detect_and_describe", "keypoint_similarity",
+        "match_descriptors", "verify_matches"
     ],
     "metrics.surf_detector": ["integral_image", "surf"],
     "learned.embeddings": [
-        "cosine_similarity_matrix",
-        "embed_images",
-        "embed_texts",
-        "load_clip",
-        "load_cnn",
-        "load_sentence_clip",
-        "top_k",
+        "cosine_similarity_matrix", "embed_images", "embed_texts", "load_clip", "load_cnn",
+        "load_sentence_clip", "top_k"
     ],
     "metrics.pixel_error": ["mse", "psnr"],
     "metrics.structural_similarity": ["ms_ssim", "ssim", "ssim_components", "ssim_window"],
     "metrics.feature_similarity": [
-        "FSIMFeatures",
-        "FSIMResult",
-        "fsim",
-        "fsim_compare",
-        "fsim_features",
-        "fsim_phasepack_recipe",
-        "gradient_magnitude",
+        "FSIMFeatures", "FSIMResult", "fsim", "fsim_compare", "fsim_features",
+        "fsim_phasepack_recipe", "gradient_magnitude"
     ],
     "metrics.log_gabor": ["phase_congruency"],
     "metrics.hashing": ["hamming_distance", "hash_similarity", "image_hash"],
     "scale.index": ["VectorIndex", "build_hash_index", "build_index", "load_index"],
     "scale.pipeline": ["embed_folder", "load_embeddings"],
     "learned.siamese": [
-        "EmbeddingHead",
-        "EmbeddingNet",
-        "roc_auc",
-        "train_siamese",
-        "triplet_loss",
-        "contrastive_loss",
+        "EmbeddingHead", "EmbeddingNet", "roc_auc", "train_siamese", "triplet_loss",
+        "contrastive_loss"
     ],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -46,8 +46,7 @@ LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 
 
 def luma(image: np.ndarray) -> np.ndarray:
-    """The package's one luminance: unrounded float64 BT.601 luma of a checked RGB(A) array,
-    on its own scale (alpha ignored). :func:`to_gray` is the checked entry.
+    """Unrounded float64 BT.601 luma of a checked RGB(A) array, on its own scale (alpha ignored).
 
     >>> luma(np.array([[[255, 0, 0]]], np.uint8)).round(3).tolist()
     [[76.245]]
@@ -87,8 +86,7 @@ def to_uint8(image, *, name: str = "image") -> np.ndarray:
 
 
 def to_gray(image, *, name: str = "image") -> np.ndarray:
-    """A 2-D gray image by :func:`luma`, alpha ignored: gray input as is, integer dtypes rounded
-    and kept, floats stay float, ``bool`` gives float64 in [0, 1]."""
+    """A 2-D gray image by :func:`luma`, in the input's dtype (``bool`` gives float64)."""
     return _gray(check_image(image, name=name))
 
 
@@ -205,16 +203,14 @@ def _fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def align_pair(a, b, *, policy: str = "error", fill=0) -> tuple[np.ndarray, np.ndarray]:
-    """Make two images (with the same channels) the same height and width, by an explicit policy:
-    ``"error"`` (raise :class:`ShapeMismatchError`), ``"resize"`` ``b`` to ``a``'s size, ``"crop"``
-    both to the common size or ``"pad"`` both to the larger size with ``fill``, centred.
+    """Make two images the same height and width: ``"error"``, ``"resize"`` ``b`` to ``a``'s size,
+    ``"crop"`` both to the common size or ``"pad"`` both to the larger size with ``fill``, centred.
 
     >>> a, b = np.zeros((4, 6), np.uint8), np.zeros((2, 8), np.uint8)
     >>> [x.shape for x in align_pair(a, b, policy="crop")], [x.shape for x in align_pair(a, b, policy="pad")]
     ([(2, 6), (2, 6)], [(4, 8), (4, 8)])
     """
-    a = check_image(a, name="a")
-    b = check_image(b, name="b")
+    a, b = check_image(a, name="a"), check_image(b, name="b")
     policy = check_choice(policy, "align policy", ALIGN_POLICIES)
     if a.shape[2:] != b.shape[2:]:
         raise ShapeMismatchError(f"the images have different channel layouts {a.shape} and {b.shape}; "
@@ -260,11 +256,8 @@ def load_image(path: str | os.PathLike, *, mode: str = "rgb", background=(255, 2
                max_pixels: int | None = MAX_IMAGE_PIXELS) -> np.ndarray:
     """Read an image file into a ``uint8`` array: RGB (H×W×3), ``"gray"`` (H×W) or ``"rgba"``.
 
-    EXIF orientation is applied; palette, CMYK and 16-bit files (divided by 257) become 8-bit
-    RGB; transparency is composited onto ``background`` (RGB 0-255) unless ``mode="rgba"``.
-    ``max_pixels`` limits width × height before decoding (a 100 kB PNG can hold 900 megapixels).
-    A missing file raises :class:`ImageNotFoundError`, a path of the wrong type
-    :class:`ImageTypeError`, anything else that is no readable image :class:`ImageLoadError`.
+    EXIF orientation is applied; transparency is composited onto ``background`` unless
+    ``mode="rgba"``. ``max_pixels`` limits width × height before decoding (decompression bombs).
     """
     mode = check_choice(mode, "load mode", LOAD_MODES)
     if max_pixels is not None:

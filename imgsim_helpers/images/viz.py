@@ -97,8 +97,7 @@ def _grid(cells, ncols: int, size: float, *, ylabels=None, suptitle=None):
 def show_images(images: Sequence[np.ndarray] | Mapping[str, np.ndarray], titles: Sequence[str] | None = None,
                 scores: Sequence[float] | None = None, *, cols: int | None = None, size: float = 3.0,
                 score_format: str = ".3f", suptitle: str | None = None):
-    """Draw images (a list, or a dict whose keys are the titles) ``cols`` per row (default: one
-    row of at most 6), ``size`` inches each, with an optional title and score under each.
+    """Draw images (a list, or a dict keyed by title) ``cols`` per row, with titles and scores.
 
     >>> len(show_images([np.zeros((4, 4)), np.ones((4, 4, 3))], titles=["a", "b"], scores=[1.0, 0.5]).axes)
     2
@@ -144,8 +143,7 @@ def _bin_colours(shape: tuple[int, ...], space: str) -> np.ndarray:
 
 
 def plot_histogram(histogram, *, space: str = "rgb", ax=None, title: str | None = None, top: int | None = None):
-    """Draw a :func:`color_histogram`: gray as bars over intensity, colour as one bar per bin in
-    the bin's centre colour (``top`` keeps only the fullest bins, sorted)."""
+    """Draw a :func:`color_histogram`, bars in their bin's colour (``top``: the fullest bins)."""
     space = check_choice(space, "histogram space", HISTOGRAM_SPACES)
     top = None if top is None else check_int(top, "top", low=0, hint="0 or None draws every bin")
     h = np.asarray(histogram, dtype=np.float64)
@@ -193,9 +191,7 @@ def _matrix(values, what: str) -> np.ndarray:
 def plot_heatmap(matrix, *, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
                  ax=None, cmap: str = "viridis", fmt: str = ".2f", title: str | None = None,
                  annotate: bool = True, missing: str | None = None):
-    """A labelled heatmap of a matrix (similarities, accuracies) with the values written in.
-
-    ``missing`` is written into NaN cells (a method that could not run), which are light gray.
+    """A labelled heatmap of a matrix with the values written in; ``missing`` labels NaN cells.
 
     >>> ax = plot_heatmap(np.array([[1.0], [np.nan]]), missing="n/a")
     >>> [t.get_text() for t in ax.texts]
@@ -223,8 +219,8 @@ def plot_heatmap(matrix, *, row_labels: Sequence[str] | None = None, col_labels:
 
 
 def mark_random_weights(figure, weights: str):
-    """Stamp :data:`RANDOM_WEIGHTS_MARK` across a Figure (or an Axes' figure) when ``weights`` is
-    ``"random"``, so a copied picture keeps saying its scores are noise; return the stamp or ``None``."""
+    """Stamp :data:`RANDOM_WEIGHTS_MARK` across a Figure or Axes when ``weights`` is ``"random"``;
+    return the stamp or ``None``."""
     if not isinstance(weights, str):
         raise InvalidParameterError(f"weights must be the recorded weights as a string such as 'random' or "
                                     f"'pretrained'; got {type(weights).__name__}")
@@ -289,9 +285,8 @@ def _spread(n: int, limit: int | None) -> np.ndarray:
 def draw_keypoints(image, keypoints, *, ax=None, max_points: int | None = 300, color="yellow", title=None):
     """Draw keypoints on an image: a circle of each keypoint's scale and a radius at its angle.
 
-    ``keypoints`` are :class:`~imgsim_helpers.metrics.keypoints.Features` (angles in degrees
-    from +x towards +y, rows downwards) or an ``(N, 2)`` array of (x, y), with an optional
-    third column of radii; the first ``max_points`` are drawn (Features: the strongest).
+    ``keypoints``: :class:`~imgsim_helpers.metrics.keypoints.Features` or an ``(N, 2)`` array of
+    (x, y), with an optional third column of radii; the first ``max_points`` are drawn.
     """
     from matplotlib.collections import LineCollection
     from matplotlib.patches import Circle
@@ -337,12 +332,7 @@ def _lines_to_draw(inliers, n: int, max_lines: int | None) -> tuple[np.ndarray, 
 
 def draw_matches(image1, image2, kp1, kp2, matches, *, inliers=None, ax=None, max_lines: int | None = 200,
                  title=None):
-    """Draw two images side by side (the shorter padded below) with a line per match.
-
-    ``kp1``/``kp2`` are Features or (N, 2) arrays of (x, y); ``matches`` are
-    :class:`~imgsim_helpers.metrics.keypoints.Matches` or an (M, 2) integer array pairing their
-    rows. With an ``inliers`` mask (one bool per match) inliers are green and outliers red,
-    else every line is cyan; at most ``max_lines`` lines, spread evenly (``None``: all).
+    """Two images side by side, a line per match (inliers green, outliers red), ``max_lines`` max.
 
     >>> a = np.zeros((20, 30), np.uint8)
     >>> draw_matches(a, a, np.array([[5.0, 5.0]]), np.array([[6.0, 7.0]]), np.array([[0, 0]])).get_title()

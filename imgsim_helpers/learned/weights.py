@@ -1,15 +1,9 @@
 """Pretrained weight files: where they are cached, how they are fetched and checked, offline.
 
-Every default weight file is pinned by name, URL and checksum (:data:`PINNED`). :func:`fetch`
-returns a checked local path: the cache first (torch hub's ``checkpoints`` folder unless
-``cache_dir`` is given; open_clip's ``~/.cache/clip`` is searched too), a download only when
-the network answers, and otherwise, within seconds, a
-:class:`~imgsim_helpers.core.errors.WeightsUnavailableError` naming the file, the folder and how
-to put a copy there. The machine counts as offline when asked (``offline=True``), when the
-environment says so (``IMGSIM_OFFLINE``, ``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``), or when
-the download host does not answer within :data:`NETWORK_TIMEOUT_S`; the Hugging Face hub is then
-switched offline too, so open_clip and sentence-transformers read their caches instead of
-retrying for minutes.
+:func:`fetch` returns a checked local path for a pinned file (:data:`PINNED`): the cache first,
+a download only when the host answers within :data:`NETWORK_TIMEOUT_S`, and otherwise a
+:class:`~imgsim_helpers.core.errors.WeightsUnavailableError` saying where to put a copy. When
+offline, the Hugging Face hub is switched offline too, so its users read their caches.
 
 >>> PINNED["vgg16/imagenet"].filename
 'vgg16-397923af.pth'
@@ -56,9 +50,8 @@ PINNED: dict[str, WeightFile] = {
         key="ViT-B-16-plus-240/laion400m_e32",
         description="OpenCLIP ViT-B-16-plus-240 trained on LAION-400M, epoch 32",
         filename="vit_b_16_plus_240-laion400m_e32-699c4b84.pt",
-        # open_clip 3.x lists a Hugging Face id for this tag that names the
-        # epoch-31 repository, so the GitHub release file is the one that is
-        # certainly epoch 32; its name carries the SHA-256 prefix.
+        # open_clip 3.x's Hugging Face id for this tag names the epoch-31 repository; the GitHub
+        # release file is certainly epoch 32, and its name carries the SHA-256 prefix.
         url="https://github.com/mlfoundations/open_clip/releases/download/v0.2-weights/"
         "vit_b_16_plus_240-laion400m_e32-699c4b84.pt",
         sha256="699c4b84",
@@ -88,8 +81,7 @@ PINNED: dict[str, WeightFile] = {
 
 
 def search_dirs(cache_dir: str | os.PathLike | None = None) -> list[Path]:
-    """The folders searched for a cached file, downloads going to the first: ``cache_dir`` alone,
-    or torch hub's checkpoint folder then open_clip's ``~/.cache/clip``."""
+    """Cache folders searched (only ``cache_dir`` if given); downloads go to the first."""
     if cache_dir is not None:
         return [Path(cache_dir).expanduser()]
     import torch.hub
@@ -110,7 +102,7 @@ def find_cached(weight: WeightFile, cache_dir: str | os.PathLike | None = None) 
 
 
 def sha256_of(path: str | os.PathLike, *, chunk: int = 1 << 22) -> str:
-    """SHA-256 hex digest of a file, read in chunks (weight files are hundreds of MB)."""
+    """SHA-256 hex digest of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(chunk):
@@ -119,10 +111,8 @@ def sha256_of(path: str | os.PathLike, *, chunk: int = 1 << 22) -> str:
 
 
 def verify(path: str | os.PathLike, weight: WeightFile) -> str:
-    """Check a file's size and SHA-256 against the pin; return what was checked.
-
-    Raises :class:`CheckpointError` when they differ (truncated, another version, another file).
-    """
+    """Check a file's size and SHA-256 against the pin (else :class:`CheckpointError`); return what
+    was checked."""
     path = Path(path)
     size = path.stat().st_size
     again = "delete it and download it again" + (f" from {weight.url}" if weight.url else "")
@@ -147,8 +137,8 @@ def offline_requested(env: Mapping[str, str] | None = None) -> bool:
 
 
 def network_available(host: str, *, port: int = 443, timeout: float = NETWORK_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to ``host`` opens within ``timeout`` seconds (probed in a daemon
-    thread: ``getaddrinfo`` ignores socket timeouts and can hang)."""
+    """Whether a TCP connection to ``host`` opens within ``timeout`` seconds."""
+    # probed in a daemon thread: getaddrinfo ignores socket timeouts and can hang
     result: list[bool] = []
 
     def probe() -> None:
@@ -168,8 +158,7 @@ _OFFLINE_SET_HERE = False
 
 
 def set_hub_offline() -> None:
-    """Switch the Hugging Face hub offline for this process and its children (the hub reads
-    ``HF_HUB_OFFLINE`` once, at import, so its constant is set too)."""
+    """Switch the Hugging Face hub offline here and in child processes (variable and constant)."""
     global _OFFLINE_SET_HERE
     if not offline_requested():
         _OFFLINE_SET_HERE = True
@@ -197,9 +186,7 @@ def clear_hub_offline() -> None:
 def decide_offline(offline: bool | None, host: str) -> tuple[bool, str]:
     """Resolve an ``offline`` argument into (offline?, reason), switching the hub off if so.
 
-    ``None``: offline if the user's environment says so, else if ``host`` does not answer. A
-    switch an earlier detection set (not the user) does not count: the host is probed again, so
-    a laptop that reconnects is seen as it is now.
+    ``None``: offline if the user's environment says so, else if ``host`` does not answer now.
     """
     if offline is None:
         # HF_HUB_OFFLINE does not count as the user's wish when we set it
@@ -234,13 +221,8 @@ def _unavailable(weight: WeightFile, folder: Path, reason: str, argument: str) -
 
 def fetch(weight: WeightFile, *, cache_dir: str | os.PathLike | None = None, offline: bool | None = None,
           progress: bool = True, argument: str = "weights") -> tuple[Path, str]:
-    """Return ``(path, check)`` for a pinned weight file (an entry of :data:`PINNED`), downloading it if needed.
-
-    ``offline=None`` decides from the environment and a quick connection test to the host;
-    ``argument`` names the loader argument that takes a local path instead (for the message).
-    Raises :class:`WeightsUnavailableError` (not cached, and offline or the download failed)
-    or :class:`CheckpointError` (the file fails the size/checksum check).
-    """
+    """Return ``(path, check)`` for a pinned weight file, downloading it if needed; ``argument``
+    names the loader argument that takes a local path instead (for the message)."""
     cached = find_cached(weight, cache_dir)
     if cached is not None:
         return cached, verify(cached, weight)
@@ -272,18 +254,14 @@ def fetch(weight: WeightFile, *, cache_dir: str | os.PathLike | None = None, off
 
 
 def read_state_dict(path: str | os.PathLike) -> dict:
-    """Read a PyTorch state dict from ``.pt``/``.pth``/``.bin`` (torch) or ``.safetensors``.
-
-    A ``{"state_dict": ...}`` wrapper and ``DataParallel``'s ``module.`` prefix are removed.
-    Only tensors are unpickled (``weights_only=True``), so a checkpoint cannot run code.
-    """
+    """Read a PyTorch state dict (``.pt``/``.pth``/``.bin``, or ``.safetensors``), unwrapping
+    ``{"state_dict": ...}`` and ``module.``; only tensors are unpickled, so it cannot run code."""
     import torch
 
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsUnavailableError(
-            f"no checkpoint file at {path}" + (" (it is a directory)" if path.is_dir() else "")
-        )
+            f"no checkpoint file at {path}" + (" (it is a directory)" if path.is_dir() else ""))
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -294,8 +272,7 @@ def read_state_dict(path: str | os.PathLike) -> dict:
     except Exception as error:  # noqa: BLE001 - pickle, zip, safetensors and EOF errors alike
         raise CheckpointError(
             f"cannot read {path} as a PyTorch/safetensors state dict: {type(error).__name__}: "
-            f"{str(error)[:300]}; the file is corrupt, truncated or not a checkpoint"
-        ) from None
+            f"{str(error)[:300]}; the file is corrupt, truncated or not a checkpoint") from None
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -310,30 +287,23 @@ def load_strict(module, state_dict: Mapping, *, what: str) -> None:
     expected = module.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
-    wrong = [
-        f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}"
-        for k, v in expected.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    ]
+    wrong = [f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
+             if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
     if missing or unexpected or wrong:
         parts = [f"{len(keys)} {label} (e.g. {', '.join(keys[:3])})"
                  for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong)) if keys]
-        raise CheckpointError(
-            f"the checkpoint does not fit {what}: " + "; ".join(parts)
-            + ". Check that the file was saved from the same architecture."
-        )
+        raise CheckpointError(f"the checkpoint does not fit {what}: " + "; ".join(parts)
+                              + ". Check that the file was saved from the same architecture.")
     module.load_state_dict(state_dict, strict=True)
 
 
 def random_weights_banner(name: str, reason: str) -> str:
     """Print and return the banner shown when a model runs with random weights."""
     line = "=" * 78
-    text = (
-        f"{line}\nRANDOM WEIGHTS: {name} is randomly initialised ({reason}).\n"
-        "The similarity scores below mean nothing; only what holds for any weights does\n"
-        "(an image is identical to itself, scores lie in [-1, 1]). Download the weights\n"
-        "with `python -m imgsim_helpers.learned.embeddings download` for real results.\n"
-        f"{line}"
-    )
+    text = (f"{line}\nRANDOM WEIGHTS: {name} is randomly initialised ({reason}).\n"
+            "The similarity scores below mean nothing; only what holds for any weights does\n"
+            "(an image is identical to itself, scores lie in [-1, 1]). Download the weights\n"
+            "with `python -m imgsim_helpers.learned.embeddings download` for real results.\n"
+            f"{line}")
     print(text)
     return text

@@ -284,10 +284,8 @@ def _fetch_clip_tag(model, tag, tag_cfg, cache_dir, offline, progress) -> tuple[
 
 
 def _hf_cache_dir() -> str:
-    try:
-        import huggingface_hub.constants as hub_constants
-    except ImportError:  # pragma: no cover - a dependency of open_clip
-        return "~/.cache/huggingface/hub"
+    import huggingface_hub.constants as hub_constants
+
     return str(hub_constants.HF_HUB_CACHE)
 
 
@@ -588,7 +586,10 @@ def embed_images(model: EmbeddingModel, images, *, batch_size: int = 32, progres
     progress = check_flag(progress, "progress")
     images = _image_list(images)
     if model.kind == "sentence-clip":
-        return _sentence_encode(model, [_to_pil(im) for im in images], batch_size, progress)
+        from PIL import Image
+
+        pils = [Image.fromarray(np.ascontiguousarray(to_uint8(to_rgb(im)))) for im in images]
+        return _sentence_encode(model, pils, batch_size, progress)
 
     import torch
     from tqdm.auto import tqdm
@@ -605,12 +606,6 @@ def embed_images(model: EmbeddingModel, images, *, batch_size: int = 32, progres
                 model.image_features(x).float(), dim=1).cpu().numpy()
             bar.update(len(chunk))
     return out
-
-
-def _to_pil(image):
-    from PIL import Image
-
-    return Image.fromarray(np.ascontiguousarray(to_uint8(to_rgb(image))))
 
 
 def _sentence_encode(model: EmbeddingModel, items: list, batch_size: int, progress: bool) -> np.ndarray:

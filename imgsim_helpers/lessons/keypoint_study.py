@@ -5,7 +5,8 @@
   scale-space extrema that SIFT starts from, and :func:`scale_signature`
   follows one point's DoG response across scales — its peak is the point's
   characteristic scale, and it moves with the image's zoom.
-* SURF's trick measured: :func:`gaussian_second_derivatives` and
+* SURF's trick measured: :func:`box_kernels` and :func:`box_hessian_reference` are its box
+  filters as the formula reads; :func:`gaussian_second_derivatives` and
   :func:`gaussian_hessian_determinant` are the exact quantities SURF's box
   filters approximate (:mod:`imgsim_helpers.metrics.surf_detector`); :func:`box_filter_costs`
   times box sums from an integral image against direct summation.
@@ -49,6 +50,7 @@ from imgsim_helpers.metrics.keypoints import (
     match_descriptors,
     project,
 )
+from imgsim_helpers.metrics.surf_detector import DXY_WEIGHT, _check_size
 
 __all__ = [
     "DETECTOR_OPTIONS",
@@ -61,6 +63,8 @@ __all__ = [
     "ChangedView",
     "ScaleSpace",
     "box_filter_costs",
+    "box_hessian_reference",
+    "box_kernels",
     "changed_views",
     "complement_colours",
     "corner_error",
@@ -379,12 +383,44 @@ def scale_signature(image, xy, sigmas, *, k: float = 2.0 ** (1.0 / 3.0)) -> np.n
 # --------------------------------------------------------------------------- SURF's approximation
 
 
+def box_kernels(size: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The box filters ``(Dxx, Dyy, Dxy)`` of size L as dense ``L × L`` arrays, not normalised.
+
+    >>> dxx, dyy, dxy = box_kernels(9)
+    >>> dxx[4].tolist()
+    [1.0, 1.0, 1.0, -2.0, -2.0, -2.0, 1.0, 1.0, 1.0]
+    >>> float(dxx.sum()), float(dxy.sum()), bool((dyy == dxx.T).all())
+    (0.0, 0.0, True)
+    """
+    size = _check_size(size)
+    lobe, half = size // 3, (size - 1) // 2
+    dxx = np.zeros((size, size))
+    dxx[half - lobe + 1 : half + lobe, :] = 1.0  # three lobes side by side, 2 lobe - 1 rows high:
+    dxx[half - lobe + 1 : half + lobe, lobe : 2 * lobe] = -2.0  # +1, -2, +1
+    dxy = np.zeros((size, size))
+    dxy[half - lobe : half, half - lobe : half] = dxy[half + 1 : half + lobe + 1, half + 1 : half + lobe + 1] = 1.0
+    dxy[half - lobe : half, half + 1 : half + lobe + 1] = dxy[half + 1 : half + lobe + 1, half - lobe : half] = -1.0
+    return dxx, dxx.T.copy(), dxy
+
+
+def box_hessian_reference(gray: np.ndarray, size: int = 9) -> np.ndarray:
+    """det H at every pixel as the formula reads: slide each box filter over the image.
+
+    ``gray`` is a 2-D float image in [0, 1], mirrored at its border; this costs L² products per
+    pixel where ``box_hessian`` reads a few integral-image entries, and gives the same map.
+    """
+    from scipy.ndimage import correlate
+
+    dxx, dyy, dxy = (correlate(gray, kernel, mode="mirror") / size**2 for kernel in box_kernels(size))
+    return dxx * dyy - (DXY_WEIGHT * dxy) ** 2
+
+
 def gaussian_second_derivatives(sigma: float = 1.2, size: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sampled second derivatives of a 2-D Gaussian, the kernels SURF's box filters stand for.
 
     Returns ``(Gxx, Gyy, Gxy)``, each ``size × size`` (rows are y, columns
     x), sampled at integer offsets from the centre; compare with
-    :func:`imgsim_helpers.metrics.surf_detector.box_kernels` (a 9×9 box filter stands for σ = 1.2).
+    :func:`box_kernels` (a 9×9 box filter stands for σ = 1.2).
 
     Examples
     --------

@@ -1,9 +1,5 @@
-"""Perceptual hashes: a whole image summarised in 64 bits, compared by counting differing bits.
-
-A perceptual hash keeps *which side of a typical value* each coarse feature of a tiny gray copy
-falls on. Copies of one picture give nearly the same bits; different pictures differ in about
-half. Similarity is ``1 − Hamming distance / bits``. The hashes come from ImageHash
-(:data:`HASH_KINDS`); :func:`phash_reference` is pHash as it reads, equal to ImageHash's bit for bit.
+"""Perceptual hashes (ImageHash's, :data:`HASH_KINDS`): an image in 64 bits, compared by
+``1 − Hamming distance / bits``. :func:`phash_reference` is pHash as it reads, bit for bit.
 
 >>> image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
 >>> bits = image_hash(image, "phash")
@@ -62,10 +58,8 @@ def _hash(image, kind: str, size: int) -> np.ndarray:
 
 
 def image_hash(image, kind: str = "phash", *, hash_size: int = 8) -> np.ndarray:
-    """The perceptual hash of one image as a flat boolean array of ``hash_size²`` bits.
-
-    ``kind`` is one of :data:`HASH_NAMES`; ``hash_size`` (a power of two) is the side of the bit
-    grid. The colour hash ignores it and always has 42 bits.
+    """The perceptual hash of one image as a flat boolean array of ``hash_size²`` bits (the colour
+    hash ignores ``hash_size`` and always has 42 bits).
 
     >>> int(image_hash(np.zeros((32, 32), np.uint8), "dhash").sum())
     0
@@ -152,10 +146,7 @@ def phash_reference(image, hash_size: int = 8, highfreq_factor: int = 4) -> np.n
 
 
 def phash_steps(image, hash_size: int = 8, highfreq_factor: int = 4) -> dict[str, np.ndarray]:
-    """The pictures between :func:`phash_reference`'s steps, for drawing: gray, DCT, low block, bits.
-
-    ``bits.ravel()`` equals ``phash_reference(image)`` (a test checks).
-    """
+    """The pictures between :func:`phash_reference`'s steps, for drawing: gray, DCT, low block, bits."""
     import scipy.fft
     from PIL import Image
 

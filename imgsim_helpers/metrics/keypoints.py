@@ -1,14 +1,9 @@
 """Keypoints, descriptors, matching and geometric verification — one API over five methods.
 
-:func:`detect_and_describe` finds keypoints and descriptors with SIFT, SURF, ORB, AKAZE or BRISK
-and returns one :class:`Features` whatever the method; :func:`match_descriptors` keeps the
-nearest neighbours that pass Lowe's ratio test (:func:`ratio_test_reference` is the test as it
-reads); :func:`verify_matches` fits a homography with RANSAC; :func:`keypoint_similarity`
-chains the three into a score in [0, 1].
-
-Conventions (OpenCV's ``KeyPoint``): ``xy`` is (x, y) = (column, row), pixel centres at
-integers; ``angle`` in degrees in [0, 360) from +x towards +y (clockwise on screen);
-homographies map image-1 coordinates ``(x, y, 1)`` to image 2.
+:func:`detect_and_describe`, :func:`match_descriptors` (Lowe's ratio test),
+:func:`verify_matches` (RANSAC); :func:`keypoint_similarity` chains them into a score in [0, 1].
+Conventions are OpenCV's ``KeyPoint``: ``xy`` is (column, row), pixel centres at integers;
+``angle`` in degrees in [0, 360) from +x towards +y; homographies map image 1 to image 2.
 """
 
 from __future__ import annotations
@@ -27,13 +22,6 @@ from imgsim_helpers.core.checks import (
 )
 from imgsim_helpers.core.errors import DescriptorMismatchError, InvalidParameterError
 from imgsim_helpers.images.io import to_gray, to_uint8
-
-__all__ = [
-    "METHODS", "MODELS", "MIN_SIZE", "DEFAULT_MIN_INLIERS", "ORB_DEFAULT_FEATURES",
-    "DescriptorMismatchError", "Features", "KeypointSimilarity", "Matches", "Verification",
-    "compare_features", "detect_and_describe", "keypoint_similarity", "match_descriptors", "project",
-    "ratio_test_reference", "verify_matches",
-]
 
 #: The detector/descriptor names :func:`detect_and_describe` accepts.
 METHODS = ("sift", "surf", "orb", "akaze", "brisk")
@@ -95,12 +83,9 @@ class Features:
         )
 
 
-def _check_method(method) -> str:
-    return check_choice(method.lower() if isinstance(method, str) else method, "keypoint method", METHODS)
-
-
 def _check_detector(method, max_features, options) -> tuple[str, int | None, dict]:
-    method = _check_method(method)
+    method = method.lower() if isinstance(method, str) else method
+    method = check_choice(method, "keypoint method", METHODS)
     if max_features is not None:
         max_features = check_int(max_features, "max_features", low=1, hint="or None for all keypoints")
     options = {} if options is None else options
@@ -155,11 +140,10 @@ def detect_and_describe(image, *, method: str = "sift", max_features: int | None
                         options: dict | None = None) -> Features:
     """Find keypoints and compute their descriptors with one of :data:`METHODS`, strongest first.
 
-    The image (at least 16×16) is converted to gray, and to ``uint8`` for OpenCV. ``max_features``
-    keeps the strongest (``None``: all; ORB then targets :data:`ORB_DEFAULT_FEATURES`).
-    ``options`` are the keywords of :func:`imgsim_helpers.metrics.surf_detector.surf` or of
-    OpenCV's ``cv2.SIFT_create`` etc. (``{"contrastThreshold": 0.02}``). A textureless image gives
-    zero keypoints, not an error.
+    ``max_features`` keeps the strongest (``None``: all; ORB then targets
+    :data:`ORB_DEFAULT_FEATURES`). ``options`` are the keywords of
+    :func:`imgsim_helpers.metrics.surf_detector.surf` or of OpenCV's ``cv2.SIFT_create`` etc.
+    A textureless image gives zero keypoints, not an error.
 
     >>> from skimage.data import camera
     >>> features = detect_and_describe(camera(), method="sift", max_features=200)
@@ -350,11 +334,10 @@ def _check_ransac(model, ransac_threshold, seed, max_iters=2000, confidence=0.99
 
 def verify_matches(kp1, kp2, matches, *, model: str = "homography", ransac_threshold: float = 3.0,
                    seed: int = 0, max_iters: int = 2000, confidence: float = 0.995) -> Verification:
-    """Fit a homography (or an affine map) to matched positions with RANSAC (OpenCV's).
+    """Fit a homography (or an affine map) to matched positions with OpenCV's RANSAC.
 
-    RANSAC fits minimal samples (4 matches, or 3), keeps the model most matches agree with within
-    ``ransac_threshold`` pixels and refines it on them. Too few matches or a degenerate
-    configuration give ``ok=False``, the identity and the reason, not an error.
+    Too few matches or a degenerate configuration give ``ok=False``, the identity and the
+    reason, not an error.
 
     >>> rng = np.random.default_rng(0)
     >>> p1 = rng.uniform(0, 100, (30, 2))
@@ -460,8 +443,6 @@ def compare_features(features1: Features, features2: Features, *, ratio: float =
                      min_inliers: int = DEFAULT_MIN_INLIERS, seed: int = 0) -> KeypointSimilarity:
     """The comparison half of :func:`keypoint_similarity`, on precomputed :class:`Features`.
 
-    Describe each image once, compare many pairs.
-
     >>> from skimage.data import camera, coffee
     >>> f1 = detect_and_describe(camera(), method="orb")
     >>> compare_features(f1, f1).score, compare_features(f1, detect_and_describe(coffee(), method="orb")).score
@@ -507,13 +488,11 @@ def keypoint_similarity(image1, image2, *, method: str = "sift", ratio: float = 
                         options: dict | None = None) -> KeypointSimilarity:
     """How much of two images is the same scene seen through one geometric map.
 
-    :func:`detect_and_describe` on both, :func:`match_descriptors` from image 1 to image 2 (so
-    not exactly symmetric), :func:`verify_matches`. With :math:`n_i` the keypoints of image i and
-    :math:`u_i` its distinct keypoints among the inliers,
-    :math:`\\text{score} = \\min(u_1, u_2) / \\min(n_1, n_2)`: the share of the sparser image's
-    keypoints with a geometrically consistent partner. It is 0, with a reason, when an image has
-    no keypoints or :math:`\\min(u_1, u_2)` is below ``min_inliers`` (RANSAC always finds a few
-    chance inliers between unrelated images).
+    Detect, match image 1 to image 2 (so not exactly symmetric), verify. With :math:`n_i` the
+    keypoints of image i and :math:`u_i` its distinct keypoints among the inliers,
+    :math:`\\text{score} = \\min(u_1, u_2) / \\min(n_1, n_2)`; 0, with a reason, when an image
+    has no keypoints or :math:`\\min(u_1, u_2)` is below ``min_inliers`` (RANSAC always finds a
+    few chance inliers between unrelated images).
 
     >>> from skimage.data import camera
     >>> keypoint_similarity(camera(), camera(), method="orb").score

@@ -1,17 +1,10 @@
-"""SURF, Speeded-Up Robust Features (Bay, Tuytelaars and Van Gool, 2006), in NumPy.
+"""SURF (Bay, Tuytelaars and Van Gool, 2006) in NumPy: patented, so missing from pip's OpenCV.
 
-SURF is patented and missing from pip's OpenCV, so the course implements it from the paper, one
-public function per step: :func:`integral_image` and :func:`box_sum` (any box sum in four
-look-ups); :func:`box_kernels` and :func:`box_hessian` (:math:`D_{xx}, D_{yy}, D_{xy}` as box
-filters of size L = 9, 15, 21, ..., and :math:`\\det H \\approx D_{xx} D_{yy} - (0.9 D_{xy})^2`;
-:func:`box_hessian_reference` slides the filters over the image instead); :func:`surf_detect`
-(maxima of det H over position and scale, refined by a quadratic fit; scale s = 1.2 L / 9);
-:func:`surf_orientation` and :func:`surf_describe` (Haar-wavelet sums in a window turned to
-the orientation, 64 or 128 values of unit length); :func:`surf` does it all.
-
-Images are gray in [0, 1], so :data:`DEFAULT_HESSIAN_THRESHOLD` × 65025 is OpenCV's
-``hessianThreshold``. Positions and angles follow OpenCV's ``KeyPoint``; outside the image,
-filters see it mirrored (``BORDER_REFLECT_101``).
+One public function per step: :func:`integral_image`, :func:`box_hessian` (box filters of size
+L = 9, 15, 21, ...), :func:`surf_detect`, :func:`surf_orientation`, :func:`surf_describe`;
+:func:`surf` does it all. Images are gray in [0, 1] (OpenCV's ``hessianThreshold`` is
+:data:`DEFAULT_HESSIAN_THRESHOLD` × 65025); positions and angles follow OpenCV's ``KeyPoint``;
+outside the image, filters see it mirrored (``BORDER_REFLECT_101``).
 
 >>> from skimage.data import camera
 >>> features = surf(camera())
@@ -30,12 +23,6 @@ from imgsim_helpers.core.checks import check_flag, check_image, check_int, check
 from imgsim_helpers.core.device import cpu_threads
 from imgsim_helpers.core.errors import InvalidImageError, InvalidParameterError
 from imgsim_helpers.images.io import to_float, to_gray
-
-__all__ = [
-    "DEFAULT_HESSIAN_THRESHOLD", "DXY_WEIGHT", "MAX_THREADS", "MIN_SIZE", "HessianMaps", "SurfFeatures",
-    "SurfKeypoints", "box_hessian", "box_hessian_reference", "box_kernels", "box_sum", "filter_sizes",
-    "integral_image", "surf", "surf_describe", "surf_detect", "surf_orientation",
-]
 
 #: Default threshold on the box Hessian's determinant (gray in [0, 1]): a few hundred to ~2000
 #: keypoints on the 512×512 course images; OpenCV's ``hessianThreshold`` 0.0008 × 65025 ≈ 52.
@@ -66,10 +53,6 @@ _BATCH = 256  # keypoints per vectorised batch: bounds the temporary arrays
 MAX_THREADS: int | None = None
 
 
-def _threads() -> int:
-    return cpu_threads(MAX_THREADS)
-
-
 def _gray01(image, name: str = "image") -> np.ndarray:
     return to_float(to_gray(check_image(image, name=name, min_size=MIN_SIZE), name=name), name=name)
 
@@ -88,8 +71,6 @@ def _check_size(size) -> int:
 def integral_image(image) -> np.ndarray:
     """The summed-area table of the (gray) image: ``table[r, c]`` is the sum of ``image[:r, :c]``.
 
-    The leading row and column of zeros make every box sum four look-ups (:func:`box_sum`).
-
     >>> integral_image(np.ones((2, 3), np.uint8)).tolist()
     [[0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 2.0, 3.0], [0.0, 2.0, 4.0, 6.0]]
     """
@@ -101,10 +82,8 @@ def integral_image(image) -> np.ndarray:
 
 
 def box_sum(table, top, left, height, width) -> np.ndarray:
-    """Sums of ``image[top:top + height, left:left + width]`` from its integral image.
-
-    ``S = T[b, r] - T[t, r] - T[b, l] + T[t, l]`` with ``b = top + height``, ``r = left + width``,
-    whatever the size. Integer arguments broadcast; boxes are clipped to the image.
+    """Sums of ``image[top:top + height, left:left + width]`` from its integral image, in four
+    look-ups whatever the size. Integer arguments broadcast; boxes are clipped to the image.
 
     >>> image = np.arange(12).reshape(3, 4).astype(np.uint8)
     >>> float(box_sum(integral_image(image), 1, 1, 2, 2)), int(image[1:3, 1:3].sum())
@@ -140,23 +119,14 @@ class _Integral:
         # The four corners of a table cell, as views shifted so that one flat index reads them all.
         self._corners = (self.flat, self.flat[1:], self.flat[s:], self.flat[s + 1 :])
 
-    def _at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """The table bilinearly interpolated at real (table) coordinates: the exact area integral
-        of the piecewise-constant image."""
-        return self._lookup(self._row_part(rows), self._col_part(cols))
-
-    def _row_part(self, rows: np.ndarray):
-        """Row offset (index × stride) and fraction, split out so shared coordinates convert once."""
-        limit = self.table.shape[0] - 2
-        rows = np.clip(rows, 0.0, limit + 1.0)
-        r = np.minimum(rows.astype(np.int64), limit)
-        return r * self.stride, rows - r
-
-    def _col_part(self, cols: np.ndarray):
-        limit = self.table.shape[1] - 2
-        cols = np.clip(cols, 0.0, limit + 1.0)
-        c = np.minimum(cols.astype(np.int64), limit)
-        return c, cols - c
+    def _part(self, values: np.ndarray, axis: int):
+        """Flat offset (rows: index × stride) and fraction along one axis; shared coordinates
+        convert once, then :meth:`_lookup` interpolates the table bilinearly (the exact area
+        integral of the piecewise-constant image)."""
+        limit = self.table.shape[axis] - 2
+        values = np.clip(values, 0.0, limit + 1.0)
+        index = np.minimum(values.astype(np.int64), limit)
+        return (index * self.stride if axis == 0 else index), values - index
 
     def _lookup(self, row_part, col_part) -> np.ndarray:
         (offset, fr), (c, fc) = row_part, col_part
@@ -176,8 +146,8 @@ class _Integral:
     def box_mean(self, x: np.ndarray, y: np.ndarray, half) -> np.ndarray:
         """Mean of the image over axis-aligned squares of side ``2 * half`` centred at (x, y)."""
         cx, cy = self._centre(x, y, half)
-        low_r, high_r = self._row_part(cy - half), self._row_part(cy + half)
-        low_c, high_c = self._col_part(cx - half), self._col_part(cx + half)
+        low_r, high_r = self._part(cy - half, 0), self._part(cy + half, 0)
+        low_c, high_c = self._part(cx - half, 1), self._part(cx + half, 1)
         total = (self._lookup(high_r, high_c) - self._lookup(low_r, high_c)
                  - self._lookup(high_r, low_c) + self._lookup(low_r, low_c))
         return total / (4.0 * half * half)
@@ -186,8 +156,8 @@ class _Integral:
         """Haar responses (right minus left, bottom minus top) of side ``2 * half`` centred exactly
         on real positions: fractional corners come from the bilinear table, so nothing is rounded."""
         cm, rm = self._centre(x, y, half)
-        r0, rm, r2 = self._row_part(rm - half), self._row_part(rm), self._row_part(rm + half)
-        c0, cm, c2 = self._col_part(cm - half), self._col_part(cm), self._col_part(cm + half)
+        r0, rm, r2 = self._part(rm - half, 0), self._part(rm, 0), self._part(rm + half, 0)
+        c0, cm, c2 = self._part(cm - half, 1), self._part(cm, 1), self._part(cm + half, 1)
         a, b = self._lookup(r0, c0), self._lookup(r0, c2)
         c, d = self._lookup(r2, c0), self._lookup(r2, c2)
         dx = d - b + c - a - 2.0 * (self._lookup(r2, cm) - self._lookup(r0, cm))
@@ -213,34 +183,9 @@ def _filter_sizes(octave: int, n_intervals: int) -> list[int]:
     return [3 * (2 ** (octave + 1) * (i + 1) + 1) for i in range(n_intervals)]
 
 
-def box_kernels(size: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three box filters ``(Dxx, Dyy, Dxy)`` of size L as dense ``L × L`` arrays (rows are y).
-
-    Weights +1, -2 (Dxx, Dyy) and ±1 (Dxy), not normalised: :func:`box_hessian` divides by L².
-
-    >>> dxx, dyy, dxy = box_kernels(9)
-    >>> dxx[4].tolist()
-    [1.0, 1.0, 1.0, -2.0, -2.0, -2.0, 1.0, 1.0, 1.0]
-    >>> float(dxx.sum()), float(dxy.sum()), bool((dyy == dxx.T).all())
-    (0.0, 0.0, True)
-    """
-    size = _check_size(size)
-    lobe, half = size // 3, (size - 1) // 2
-    dxx = np.zeros((size, size))
-    dxx[half - lobe + 1 : half + lobe, :] = 1.0  # three lobes side by side, 2 lobe - 1 rows high:
-    dxx[half - lobe + 1 : half + lobe, lobe : 2 * lobe] = -2.0  # +1, -2, +1
-    dxy = np.zeros((size, size))
-    dxy[half - lobe : half, half - lobe : half] = dxy[half + 1 : half + lobe + 1, half + 1 : half + lobe + 1] = 1.0
-    dxy[half - lobe : half, half + 1 : half + lobe + 1] = dxy[half + 1 : half + lobe + 1, half - lobe : half] = -1.0
-    return dxx, dxx.T.copy(), dxy
-
-
 def _hessian_grid(integral: _Integral, size: int, step: int, n_rows: int, n_cols: int):
-    """Dxx, Dyy, Dxy / size² on the sampling grid, from shared differences of table rows and columns.
-
-    Every box of Dxx spans the same rows, so one difference of table rows serves all of them
-    (likewise columns for Dyy): the arithmetic of :func:`box_sum`, reorganised.
-    """
+    """Dxx, Dyy, Dxy / size² on the sampling grid: every box of Dxx spans the same rows, so one
+    difference of table rows serves all of them (likewise columns for Dyy)."""
     t, p = integral.table, integral.pad
     lobe, half = size // 3, (size - 1) // 2
     mid = (lobe - 1) // 2
@@ -280,8 +225,8 @@ class HessianMaps:
 
 
 def box_hessian(image, size: int = 9, *, step: int = 1) -> HessianMaps:
-    """Dxx, Dyy, Dxy and det H at filter size L every ``step`` pixels, as :func:`box_hessian_reference`
-    but from a few integral-image look-ups per response, whatever L (the filter grows, not the blur).
+    """Dxx, Dyy, Dxy and det H at filter size L every ``step`` pixels, from a few integral-image
+    look-ups per response whatever L.
 
     >>> from skimage.data import camera
     >>> maps = box_hessian(camera(), 15, step=2)
@@ -296,18 +241,6 @@ def box_hessian(image, size: int = 9, *, step: int = 1) -> HessianMaps:
                                   (gray.shape[1] - 1) // step + 1)
     det = dxx * dyy - (DXY_WEIGHT * dxy) ** 2
     return HessianMaps(dxx, dyy, dxy, det, dxx + dyy, size, step, 1.2 * size / 9.0)
-
-
-def box_hessian_reference(gray: np.ndarray, size: int = 9) -> np.ndarray:
-    """det H at every pixel as the formula reads: slide each box filter over the image.
-
-    ``gray`` is a 2-D float image in [0, 1], mirrored at its border; this costs L² products per
-    pixel where :func:`box_hessian` reads a few table entries, and gives the same map.
-    """
-    from scipy.ndimage import correlate
-
-    dxx, dyy, dxy = (correlate(gray, kernel, mode="mirror") / size**2 for kernel in box_kernels(size))
-    return dxx * dyy - (DXY_WEIGHT * dxy) ** 2
 
 
 # --------------------------------------------------------------------------- detector
@@ -361,13 +294,8 @@ def _responses(integral: _Integral, octaves: list[int], n_intervals: int) -> dic
         det -= (DXY_WEIGHT * dxy) ** 2
         np.add(dxx, dyy, out=trace)
 
-    threads = min(len(jobs), _threads())
-    if threads > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(one_scale, jobs))
-    else:
-        for job in jobs:
-            one_scale(job)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), cpu_threads(MAX_THREADS)))) as pool:
+        list(pool.map(one_scale, jobs))
     return grids
 
 
@@ -444,12 +372,6 @@ def _check_detector_options(hessian_threshold, n_octaves, n_intervals, max_keypo
     return threshold, n_octaves, n_intervals, max_keypoints
 
 
-def _strongest(keypoints: SurfKeypoints, max_keypoints: int | None) -> SurfKeypoints:
-    if max_keypoints is not None and len(keypoints) > max_keypoints:
-        return keypoints.select(slice(0, max_keypoints))
-    return keypoints
-
-
 def surf_detect(image, *, hessian_threshold: float = DEFAULT_HESSIAN_THRESHOLD, n_octaves: int = 4,
                 n_intervals: int = 4, max_keypoints: int | None = None) -> SurfKeypoints:
     """Find SURF keypoints with the Fast-Hessian detector, strongest first (none on a flat image).
@@ -467,7 +389,7 @@ def surf_detect(image, *, hessian_threshold: float = DEFAULT_HESSIAN_THRESHOLD, 
     gray = _gray01(image)
     octaves = _octaves(gray.shape, n_octaves, n_intervals)
     keypoints = _detect(_Integral(gray, _pad_for(octaves, n_intervals)), threshold, octaves, n_intervals)
-    return _strongest(keypoints, max_keypoints)
+    return keypoints.select(slice(max_keypoints))
 
 
 # --------------------------------------------------------------------------- orientation and descriptor
@@ -541,10 +463,8 @@ def _haar_pad(keypoints: SurfKeypoints) -> int:
 
 
 def surf_orientation(image, keypoints: SurfKeypoints) -> np.ndarray:
-    """The dominant orientation of each keypoint, in degrees in [0, 360) from +x towards +y.
-
-    Haar responses of side 4s at 109 points within 6s, Gaussian-weighted (σ = 2s); the longest
-    sum of responses in a π/3 window sliding around the circle gives the angle.
+    """The dominant orientation of each keypoint, in degrees in [0, 360) from +x towards +y: the
+    longest sum of Haar responses (side 4s, within 6s, σ = 2s) in a sliding π/3 window.
 
     >>> from skimage.data import camera
     >>> angles = surf_orientation(camera(), surf_detect(camera(), max_keypoints=20))
@@ -590,12 +510,9 @@ def _describe(integral: _Integral, keypoints: SurfKeypoints, upright: bool, exte
 
 
 def surf_describe(image, keypoints: SurfKeypoints, *, upright: bool = False, extended: bool = False) -> SurfFeatures:
-    """Orientation (unless ``upright``, U-SURF) and the SURF descriptor of each keypoint.
-
-    A 20s window turned to the orientation, 4×4 sub-regions of 5×5 samples spaced s; at each,
-    Haar responses of side 2s along the keypoint's axes, weighted by a Gaussian of σ = 3.3s.
-    Each sub-region gives :math:`(\\sum d_x, \\sum d_y, \\sum |d_x|, \\sum |d_y|)` (``extended``
-    splits the sums by the sign of the other response: 128 values); unit length.
+    """Orientation (unless ``upright``, U-SURF) and the SURF descriptor of each keypoint: per 4×4
+    sub-region of a turned 20s window, :math:`(\\sum d_x, \\sum d_y, \\sum |d_x|, \\sum |d_y|)`
+    (``extended`` splits the sums by the other response's sign: 128 values); unit length.
 
     >>> from skimage.data import camera
     >>> kp = surf_detect(camera(), max_keypoints=10)
@@ -623,5 +540,5 @@ def surf(image, *, hessian_threshold: float = DEFAULT_HESSIAN_THRESHOLD, n_octav
     gray = _gray01(image)
     octaves = _octaves(gray.shape, n_octaves, n_intervals)
     integral = _Integral(gray, max(_pad_for(octaves, n_intervals), 64))
-    keypoints = _strongest(_detect(integral, threshold, octaves, n_intervals), max_keypoints)
+    keypoints = _detect(integral, threshold, octaves, n_intervals).select(slice(max_keypoints))
     return _describe(integral, keypoints, upright, extended)

@@ -117,7 +117,7 @@ def test_command_line_writes_csv_and_plots(tmp_path, capsys):
 
 
 def test_best_per_family_keeps_ties():
-    from imgsim_helpers.apps.retrieval import best_per_family
+    from imgsim_helpers.lessons.benchmark_study import best_per_family
 
     rows = [dict(method=m, family=f, status="ok", recall_at_1=r)
             for m, f, r in [("a", "x", 1.0), ("b", "x", 1.0), ("a", "y", 0.2), ("b", "y", 0.4)]]
@@ -159,8 +159,8 @@ def test_feature_sizes_and_comparison_work_follow_the_features():
 
 
 def test_forward_flops_count_mobilenet_v2():
-    from imgsim_helpers.apps.retrieval import forward_flops
     from imgsim_helpers.learned.embeddings import load_cnn
+    from imgsim_helpers.lessons.benchmark_study import forward_flops
 
     flops = forward_flops(load_cnn("mobilenet_v2", device="cpu", fallback="random"))
     assert 5.5e8 < flops < 6.5e8  # MobileNetV2 at 224×224: about 300 million multiply-adds, 2 FLOPs each

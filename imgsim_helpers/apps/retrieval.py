@@ -1,21 +1,13 @@
 """A near-duplicate retrieval benchmark: every method on the same images.
 
-Every source image goes through each transform family (crop, rotation, scale, flip, blur,
-noise, JPEG, brightness, contrast, text overlay, background) at a few strengths; each copy
-is a query whose one correct answer is its source, hidden in a gallery of all sources plus
-distractors (textures, a second screenshot of the same page).
+Each source image goes through every transform family at a few strengths; each copy is a
+query whose one correct answer is its source, in a gallery of all sources plus distractors.
+Per method and family: **recall@1** (the source strictly outscores every other image; ties
+miss), **mAP** (1/rank; ties ranked pessimistically), the time per feature and per comparison,
+and what does not move with load: feature sizes and the work of one comparison.
 
-For each method of :mod:`imgsim_helpers.registry` the benchmark computes every feature once,
-compares all queries with the gallery and measures **recall@1** (the source strictly
-outscores every other gallery image; ties are misses) and **mAP** (one relevant image per
-query, so the mean of 1/rank; ties ranked pessimistically) per family, plus the time per
-feature and per comparison. Times move with the machine's load, so it also records what
-does not: each feature's size and the work of one comparison (:func:`comparison_work`).
-
-Command line::
-
-    python -m imgsim_helpers.apps.retrieval --smoke --out build/retrieval
-    python -m imgsim_helpers.apps.retrieval --methods histogram_rgb ssim sift --out DIR
+Command line: ``python -m imgsim_helpers.apps.retrieval --smoke --out build/retrieval``
+(``--methods histogram_rgb ssim sift`` for a few methods).
 """
 
 from __future__ import annotations
@@ -132,9 +124,7 @@ def _arrays(feature) -> list[np.ndarray]:
 
 
 def feature_size(feature) -> tuple[int, int]:
-    """How many numbers and bytes one image's feature holds (what a gallery has to store).
-
-    A bit hash is stored packed: a 64-bit hash is 8 one-byte numbers, not 64.
+    """How many numbers and bytes one image's feature holds (a bit hash packed, 8 bits a byte).
 
     >>> feature_size(np.zeros(512, np.float32)), feature_size(np.zeros(64, bool))
     ((512, 2048), (8, 8))
@@ -180,29 +170,6 @@ def comparison_work(name: str, family: str, queries: list, gallery: list) -> flo
     return float(3 * np.mean([np.asarray(f).size for f in features]))
 
 
-def forward_flops(model) -> int:
-    """Floating-point operations of one forward pass of an embedding model on one image.
-
-    Counted by torch's ``FlopCounterMode`` on one preprocessed input (a multiply-add is 2),
-    so the number is the same on every machine and for any weights.
-
-    >>> import torch
-    >>> from imgsim_helpers.learned.embeddings import EmbeddingModel, Preprocess
-    >>> linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 2))
-    >>> toy = EmbeddingModel("toy", "cnn", linear, Preprocess(size=4, crop=4), None, "cpu", "random", 2)
-    >>> forward_flops(toy)
-    192
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-    crop = model.preprocess.crop
-    x = torch.zeros(1, 3, crop, crop, device=model.device)
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model.image_features(x)
-    return int(counter.get_total_flops())
-
-
 def _score_matrix(method, queries: list, gallery: list, errors: list[str]) -> np.ndarray:
     if all(f is not None for f in queries) and all(f is not None for f in gallery):
         try:
@@ -220,11 +187,8 @@ def _score_matrix(method, queries: list, gallery: list, errors: list[str]) -> np
 
 
 def run_method(name: str, bench: Benchmark, **options) -> MethodResult:
-    """Run one registered method on the benchmark; unavailable weights and failures are reported, not raised.
-
-    ``options`` are settings for every method (``device``, ``size``, ``max_side``): each
-    method gets the ones it declares.
-    """
+    """Run one registered method on the benchmark; unavailable weights and failures are reported,
+    not raised. Each method takes the ``options`` (``device``, ``size``, ``max_side``) it declares."""
     try:
         method = build_method(name, **options_for(name, **options))
     except WeightsUnavailableError as error:
@@ -244,19 +208,12 @@ def run_method(name: str, bench: Benchmark, **options) -> MethodResult:
                         float(numbers), float(nbytes), work)
 
 
-def _check_methods(methods) -> list[str]:
-    names = list(methods or registry.METHOD_NAMES)
-    for name in names:
-        check_choice(name, "similarity method", registry.METHOD_NAMES)
-    return names
-
-
 def run_methods(methods, bench: Benchmark, *, smoke: bool = False, device: str = "cpu",
                 progress: bool = True) -> list[MethodResult]:
     """Run registered methods on a built benchmark; the per-query scores stay in each result
     (to bootstrap a difference between two methods over the queries, say)."""
     from tqdm.auto import tqdm
-    names = _check_methods(methods)
+    names = registry.check_method_names(methods or None)
     options = {"device": device, "size": 96 if smoke else 128, "max_side": 192 if smoke else 256}
     return [run_method(name, bench, **options) for name in tqdm(names, desc="methods", disable=not progress)]
 
@@ -357,20 +314,6 @@ def plot_query_cost(rows: list[dict], *, ax=None, gallery_sizes=GALLERY_SIZES):
     return ax
 
 
-def best_per_family(rows: list[dict]) -> dict[str, list[str]]:
-    """For each family, the method(s) with the highest recall@1 (all of them when tied).
-
-    >>> rows = [dict(method=m, family="blur", status="ok", recall_at_1=r) for m, r in [("a", 0.5), ("b", 0.9)]]
-    >>> best_per_family(rows)
-    {'blur': ['b']}
-    """
-    methods, families, table = recall_table(rows)
-    if not methods:
-        raise EmptyInputError("no method ran, so there is no best method")
-    return {f: [m for m, v in zip(methods, table[:, j], strict=True) if v == table[:, j].max()]
-            for j, f in enumerate(families)}
-
-
 def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
     """Write the tidy CSV, a recall@1 heatmap and an accuracy-versus-cost plot into ``out``."""
     # Figure objects draw without pyplot, so saving here never changes the backend of a notebook.
@@ -401,7 +344,7 @@ def write_outputs(rows: list[dict], out: Path) -> dict[str, Path]:
 def run_benchmark(methods=None, *, smoke: bool = False, out=None, device: str = "cpu", seed: int = 0,
                   progress: bool = True, **bench_options) -> list[dict]:
     """Build the benchmark, run every method, write outputs to ``out`` (if given), return the tidy rows."""
-    _check_methods(methods)  # before building the images
+    registry.check_method_names(methods or None)  # before building the images
     bench = build_benchmark(smoke=smoke, seed=seed, **bench_options)
     results = run_methods(methods, bench, smoke=smoke, device=device, progress=progress)
     rows = summarise(results, bench)

@@ -1,11 +1,9 @@
 """Every similarity method of the course, named in one table.
 
-A method is two steps: compute a **feature** once per image (a histogram, a resized gray
-image, phase-congruency maps, keypoint descriptors, an embedding), then **compare** two
-features into a score where *higher means more similar*. The retrieval benchmark, the app
-and the command line all read this registry, so "ssim" means the same thing everywhere.
-Each method declares the options it takes (:data:`METHOD_OPTIONS`); any other option is
-an :class:`~imgsim_helpers.core.errors.UnknownOptionError` naming the valid ones.
+A method computes a **feature** once per image, then **compares** two features into a score
+where *higher means more similar*. The benchmark, the app and the command line all read this
+table, so "ssim" means the same thing everywhere. Each method declares its options
+(:data:`METHOD_OPTIONS`); any other is an :class:`~imgsim_helpers.core.errors.UnknownOptionError`.
 
 >>> import imgsim_helpers as h
 >>> method = build_method("histogram_rgb")
@@ -23,11 +21,15 @@ import numpy as np
 
 from imgsim_helpers.core.checks import check_choice, check_image, check_int, check_seed
 from imgsim_helpers.core.device import check_device
-from imgsim_helpers.core.errors import EmptyInputError, UnknownOptionError, WeightsUnavailableError
+from imgsim_helpers.core.errors import (
+    EmptyInputError,
+    InvalidParameterError,
+    UnknownOptionError,
+    WeightsUnavailableError,
+)
 from imgsim_helpers.images.io import fit_within, resize, to_gray, to_rgb, to_uint8
 
-UNAVAILABLE = "unavailable: weights"
-"""How the CLI, the app and the benchmark start the status of a method whose weights are missing."""
+UNAVAILABLE = "unavailable: weights"  # the start of a status line for a method without weights
 
 
 def first_line(error: BaseException) -> str:
@@ -94,11 +96,8 @@ class SimilarityMethod:
 
 
 def _square_gray(image, size: int) -> np.ndarray:
-    """A size×size 8-bit gray image (aspect not kept): pixel metrics need equal shapes.
-
-    8-bit first, whatever the input dtype, so an image and its float copy (``u8 / 255``)
-    give the same score and a float image can meet a uint8 one on one 0-255 scale.
-    """
+    """A size×size 8-bit gray image (aspect not kept): pixel metrics need equal shapes, and
+    8-bit first lets an image and its float copy (``u8 / 255``) give the same score."""
     return resize(to_gray(to_rgb(to_uint8(check_image(image)))), (size, size))
 
 
@@ -342,6 +341,15 @@ METHOD_OPTIONS: dict[str, dict[str, Option]] = {name: options for name, _, optio
 METHOD_NAMES = tuple(BUILDERS)
 
 
+def check_method_names(methods) -> list[str]:
+    """``methods`` as a list of registered names: one name, several, or None for every method."""
+    names = list(METHOD_NAMES) if methods is None else [methods] if isinstance(methods, str) else list(methods)
+    if not names:
+        raise InvalidParameterError("methods must name at least one method; choose among "
+                                    + ", ".join(METHOD_NAMES))
+    return [check_choice(name, "similarity method", METHOD_NAMES) for name in names]
+
+
 def options_for(name: str, **settings) -> dict:
     """The ``settings`` that method ``name`` declares (the faces pass ``device`` to every method).
 
@@ -353,8 +361,7 @@ def options_for(name: str, **settings) -> dict:
 
 
 def build_method(name: str, **options) -> SimilarityMethod:
-    """Create a method by name with the options :data:`METHOD_OPTIONS` declares for it, loading
-    its model if it has one. Names, options and values are checked before any model loads.
+    """Create a method by name with its declared options, checked before any model loads.
 
     >>> build_method("ssim", sise=64)
     Traceback (most recent call last):
@@ -371,11 +378,5 @@ def build_method(name: str, **options) -> SimilarityMethod:
 
 
 def similarity(image1, image2, *, method: str = "ssim", **options) -> float:
-    """Score two images with a registered method (higher = more similar).
-
-    >>> import imgsim_helpers as h
-    >>> a = h.course_image("camera", max_side=64)
-    >>> similarity(a, a, method="ssim") == 1.0
-    True
-    """
+    """Score two images with a registered method (higher = more similar)."""
     return build_method(method, **options).similarity(image1, image2)

@@ -11,10 +11,9 @@ unreadable, above the pixel limit, too small for the method); 3 a method whose w
 are not available (offline); 1 anything unexpected (one line; ``imgsim --debug ...``
 shows the traceback); 141 the reader of the output went away early (``| head -1``).
 
-One image never ends a run: ``search`` lists a gallery file it cannot read or use under
-``skipped`` (``--json``) or on stderr; ``compare --method all`` reports a method that
-cannot score the pair as ``failed: ...`` and prints every other score (exit 0 if any
-method scored, 2 if none did).
+One image never ends a run: ``search`` lists a gallery file it cannot use under ``skipped``;
+``compare --method all`` reports a method that cannot score the pair as ``failed: ...`` (exit
+2 only if none scored).
 """
 
 from __future__ import annotations

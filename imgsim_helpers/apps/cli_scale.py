@@ -7,9 +7,8 @@
     imgsim index build embeddings.parquet [more.parquet ...] --out INDEX_DIR --kind hnsw [--knob ef_search=128]
     imgsim index query INDEX_DIR QUERY.jpg --top 5 [--json] [--method NAME]
 
-Exit codes as in :mod:`imgsim_helpers.apps.cli`: 0 success, 2 bad input (no such folder or
-index, no images, a table or index of another method or dimension), 3 weights unavailable.
-``embed`` exits 0 when some files failed: they are rows with their error, counted on stderr.
+Exit codes as in :mod:`imgsim_helpers.apps.cli` (2: bad input, such as an index of another
+method; 3: no weights). ``embed`` exits 0 when some files failed: their rows say why.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """A live comparison page: two images, every similarity method, side by side.
 
-``python -m imgsim_helpers.apps.web_app``, then open http://127.0.0.1:7860: pick or upload two
-images and press *Compare*. The page lists every registry method (a method without weights as
-``unavailable: weights``, never dropped) and draws the SSIM map, FSIM's phase congruency, the
-keypoint matches and the embedding similarities. Its work is in plain functions the tests call
-without a browser. Uploads over 20 MiB or 40 megapixels, non-images and images under 16 pixels
-a side get a message; both images are shrunk to at most 256 pixels a side first. Models load
-on the first comparison and stay. No telemetry, no web fonts; 127.0.0.1 unless ``--host``.
+``python -m imgsim_helpers.apps.web_app``, then open http://127.0.0.1:7860. The page lists every
+registry method (one without weights as ``unavailable: weights``) and draws the SSIM map, FSIM's
+phase congruency, the keypoint matches and the embedding similarities; its work is in plain
+functions the tests call without a browser. Uploads up to 20 MiB and 40 megapixels; images are
+shrunk to 256 pixels a side. No telemetry, no web fonts.
 
 >>> import imgsim_helpers as h
 >>> a = h.course_image("camera", max_side=64)
@@ -31,11 +29,10 @@ from typing import NamedTuple
 import numpy as np
 
 from imgsim_helpers import registry
-from imgsim_helpers.core.checks import check_choice, check_image, check_int
+from imgsim_helpers.core.checks import check_image, check_int
 from imgsim_helpers.core.errors import (
     ImageLoadError,
     ImgSimError,
-    InvalidParameterError,
     WeightsUnavailableError,
 )
 from imgsim_helpers.images.io import fit_within, to_rgb, to_uint8
@@ -135,11 +132,7 @@ def course_choices() -> list[str]:
 
 
 def load_choice(name, *, label: str = "image") -> np.ndarray | str:
-    """A course image by name, or a message (as :func:`load_upload`).
-
-    >>> load_choice("", label="image 2")
-    'image 2: choose a course image or upload a file.'
-    """
+    """A course image by name, or a message (as :func:`load_upload`)."""
     from imgsim_helpers.images.data import course_image
     if not name:
         return f"{label}: choose a course image or upload a file."
@@ -167,9 +160,7 @@ def prepare(image, *, max_side: int = WORK_SIDE) -> np.ndarray:
 
 
 class _Unavailable(NamedTuple):
-    """Why a method's weights could not be loaded (what :func:`get_method` remembers)."""
-
-    reason: str
+    reason: str  # why the weights could not be loaded (what get_method remembers)
 
 
 _CACHE: dict[tuple[str, str], object] = {}
@@ -177,11 +168,8 @@ _CACHE_LOCK = threading.Lock()
 
 
 def get_method(name: str, *, device: str = "auto"):
-    """The registry's method ``name``, built once per device and cached (models load once).
-
-    A :class:`WeightsUnavailableError` is remembered, so later calls fail at once instead of
-    probing the network again.
-    """
+    """The registry's method ``name``, built once per device and cached; missing weights are
+    remembered too, so later calls fail at once instead of probing the network again."""
     key = (name, device)
     with _CACHE_LOCK:  # two clicks must not load the same model twice
         if key not in _CACHE:
@@ -287,11 +275,8 @@ def ssim_figure(gray1, gray2):
 
 
 def phase_congruency_figure(gray1, gray2):
-    """Phase congruency of both images and FSIM's local similarity.
-
-    Takes two gray images, or the two ``FSIMFeatures`` the registry's ``fsim`` extracted
-    (then nothing is computed twice).
-    """
+    """Phase congruency of both images and FSIM's local similarity, from two gray images or the
+    two ``FSIMFeatures`` the registry's ``fsim`` extracted (then nothing is computed twice)."""
     from imgsim_helpers.images.viz import show_map
     from imgsim_helpers.metrics.feature_similarity import FSIMFeatures, fsim, fsim_compare
     compare = fsim_compare if isinstance(gray1, FSIMFeatures) else fsim
@@ -351,26 +336,15 @@ def _draw_figures(computed: dict, work1, work2, max_side: int, tell: Callable[[i
     return drawn
 
 
-def _check_names(methods) -> list[str]:
-    names = list(registry.METHOD_NAMES) if methods is None else [methods] if isinstance(methods, str) else list(methods)
-    if not names:
-        raise InvalidParameterError(f"methods must name at least one method; choose among {', '.join(registry.METHOD_NAMES)}")
-    return [check_choice(name, "similarity method", registry.METHOD_NAMES) for name in names]
-
-
 def compare_images(image1, image2, *, methods: Sequence[str] | None = None, max_side: int = WORK_SIDE,
                    device: str = "auto", figures: bool = True,
                    progress: Callable[..., object] | None = None) -> Comparison:
     """Score two images (shrunk by :func:`prepare`) with registry methods (default all) and draw
-    what the scores look at: ``"ssim_map"``, ``"phase_congruency"``, ``"matches"``.
-
-    A method without weights has ``score=None`` and a note ``"unavailable: weights (...)"``,
-    one that fails a note ``"failed: ..."``. ``progress(fraction, desc=...)`` is called before
-    each step (``gr.Progress`` fits). Bad images and unknown names raise typed errors.
-    """
+    what the scores look at. A method without weights or that fails has ``score=None`` and a
+    note saying why; ``progress(fraction, desc=...)`` is called before each step (``gr.Progress``)."""
     max_side = check_int(max_side, "max_side", low=MIN_SIDE)
     work1, work2 = prepare(image1, max_side=max_side), prepare(image2, max_side=max_side)
-    names = _check_names(methods)
+    names = registry.check_method_names(methods)
     steps = len(names) + (3 if figures else 0)
 
     def tell(done: int, what: str) -> None:
@@ -509,11 +483,8 @@ def _input_column(gr, app, k: int, default: str | None, choices: list[str]) -> t
 
 
 def build_app(*, max_side: int = WORK_SIDE, device: str = "auto"):
-    """The Gradio page (a ``gr.Blocks``), wired to :func:`preview` and :func:`comparison_outputs`.
-
-    Element ids the browser test relies on: ``choice1``/``choice2``, ``upload1``/``upload2``,
-    ``compare``, ``status``, ``scores``, ``ssim_map``, ``phase_congruency``, ``matches``, ``embeddings``.
-    """
+    """The Gradio page (a ``gr.Blocks``) wired to :func:`preview` and :func:`comparison_outputs`;
+    the browser test relies on its ``elem_id`` values."""
     gr = _gradio()
     choices = course_choices()
 
@@ -552,12 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m imgsim_helpers.apps.web_app", description="Compare two "
                                      "images with every similarity method of the course, in the browser.")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1: this machine only; "
-                             "0.0.0.0 opens it to the network)")
+                        help="address to listen on (default: this machine only; 0.0.0.0: the network)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--share", action="store_true",
-                        help="also create a temporary public gradio.live link (off by default; "
-                             "needs internet)")
+                        help="also create a temporary public gradio.live link (needs internet)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda, for the embedding models")
     parser.add_argument("--max-side", type=int, default=WORK_SIDE,
                         help=f"shrink inputs so their longer side is at most this (default {WORK_SIDE})")

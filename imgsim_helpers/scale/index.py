@@ -1,7 +1,7 @@
 """Nearest-neighbour indexes over embeddings and perceptual hashes, with FAISS.
 
-An exact scan grows with the gallery, and so does the memory of full ``float32`` vectors;
-an *index* trades a little recall for both. Kinds (knobs: build / search):
+An index trades a little recall for the time and memory of an exact scan. Kinds (knobs:
+build / search):
 
 * ``"flat"``: ``IndexFlatIP``, the exact scan, the truth;
 * ``"hnsw"``: ``IndexHNSWFlat``, a navigable graph (``m``, ``ef_construction`` / ``ef_search``);
@@ -10,8 +10,7 @@ an *index* trades a little recall for both. Kinds (knobs: build / search):
 * ``"binary"``: ``IndexBinaryFlat``, the exact Hamming scan over bit hashes;
 * ``"binary_hash"``: ``IndexBinaryHash``, buckets on the first ``hash_bits`` bits (/ ``nflip``).
 
-Float vectors are L2-normalised, so the inner product is the cosine (the score of
-:func:`~imgsim_helpers.learned.embeddings.top_k`); binary indexes score ``1 − Hamming / bits``.
+Float vectors are L2-normalised (inner product = cosine); binary indexes score ``1 − Hamming / bits``.
 
 >>> vectors = np.random.default_rng(0).normal(size=(200, 16)).astype(np.float32)
 >>> index = build_index(vectors, kind="hnsw", m=8, ef_search=32)
@@ -63,9 +62,6 @@ ZERO_KNOBS = ("refine", "nflip")
 def _faiss():
     import faiss
     return faiss
-
-
-# --------------------------------------------------------------------------- input checks
 
 
 def as_unit_vectors(vectors, *, name: str = "vectors", dimension: int | None = None) -> np.ndarray:
@@ -176,17 +172,10 @@ def _resolve_knobs(kind: str, count: int, dimension: int, knobs: dict) -> dict:
     return resolved
 
 
-# --------------------------------------------------------------------------- the index
-
-
 @dataclass(eq=False)
 class VectorIndex:
-    """A FAISS index with its kind, knobs (build and search), ids (one label per vector, or
-    None: positions) and the method that made the vectors (checked against a query's).
-
-    ``dimension`` is floats per vector, or bits per hash. Made by :func:`build_index`,
-    :func:`build_hash_index` or :func:`load_index`.
-    """
+    """A FAISS index with its kind, knobs, ids (one label per vector, or None: positions) and
+    the method that made the vectors; ``dimension`` is floats per vector, or bits per hash."""
 
     kind: str
     faiss_index: object = field(repr=False)
@@ -235,9 +224,8 @@ class VectorIndex:
     def search(self, queries, k: int = 10, *, method: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest vectors of each query: ``(scores, positions)``, N×k, best first.
 
-        ``queries`` are embeddings (one vector is one query) or, for a binary index, anything
-        :func:`as_hash_codes` takes. Scores are cosines or ``1 − Hamming/bits``; ``ids[position]``
-        is the label. An approximate index may find fewer than ``k``: position -1, score -inf.
+        ``queries``: embeddings or, for a binary index, hashes. An approximate index may find
+        fewer than ``k``: position -1, score -inf.
         """
         self.check_query(method=method)
         k = min(check_int(k, "k", low=1), self.count)
@@ -280,16 +268,13 @@ class VectorIndex:
         """The id of the vector at ``position`` (the position itself when the index has no ids)."""
         return self.ids[position] if self.ids is not None else str(int(position))
 
-    def serialized_bytes(self) -> int:
-        """Bytes of the index as FAISS stores it (vectors or codes, graph links, centroids)."""
-        faiss = _faiss()
-        serialize = faiss.serialize_index_binary if self.binary else faiss.serialize_index
-        return int(serialize(self.faiss_index).size)
-
     @property
     def bytes_per_vector(self) -> float:
-        """:meth:`serialized_bytes` over :attr:`count` (ids not included)."""
-        return self.serialized_bytes() / max(self.count, 1)
+        """Bytes of the index as FAISS stores it (vectors or codes, graph links, centroids; not
+        the ids) over :attr:`count`."""
+        faiss = _faiss()
+        serialize = faiss.serialize_index_binary if self.binary else faiss.serialize_index
+        return int(serialize(self.faiss_index).size) / max(self.count, 1)
 
     def manifest(self) -> dict:
         """What :meth:`save` writes next to the index: enough to use it without this object."""
@@ -347,13 +332,8 @@ def build_index(vectors, kind: str = "flat", *, ids=None, method: str | None = N
                 **knobs) -> VectorIndex:
     """Build a FAISS index over N×D embeddings (normalised here; cosine similarity).
 
-    ``kind``: ``"flat"``, ``"hnsw"`` or ``"ivfpq"`` (hashes: :func:`build_hash_index`); ``ids``:
-    one label per vector; ``seed`` seeds ivfpq's k-means; knobs as :data:`DEFAULT_KNOBS` (ivfpq
-    by default ``nlist`` ≈ 4·√N and ``pq_m`` the largest divisor of D up to 64).
-
-    >>> v = np.eye(4, dtype=np.float32)
-    >>> build_index(v).search(v[2], k=1)[1].tolist()
-    [[2]]
+    ``seed`` seeds ivfpq's k-means; knobs as :data:`DEFAULT_KNOBS` (ivfpq by default
+    ``nlist`` ≈ 4·√N and ``pq_m`` the largest divisor of D up to 64).
     """
     hint = " (hashes: build_hash_index)" if kind in BINARY_KINDS else ""
     check_choice(kind, "index kind for float vectors" + hint, FLOAT_KINDS)
@@ -371,9 +351,6 @@ def build_index(vectors, kind: str = "flat", *, ids=None, method: str | None = N
 
 def build_hash_index(hashes, kind: str = "binary", *, ids=None, method: str | None = None, **knobs) -> VectorIndex:
     """Build a FAISS binary index over bit hashes (anything :func:`as_hash_codes` takes).
-
-    ``"binary"`` scans exactly; ``"binary_hash"`` looks only in the buckets whose first
-    ``hash_bits`` bits lie within ``nflip`` flips of the query's (fast; misses early differences).
 
     >>> index = build_hash_index(["0000000000000000", "000000000000000f", "ffffffffffffffff"])
     >>> scores, positions = index.search("0000000000000001", k=2)
@@ -423,11 +400,7 @@ def _read_manifest(folder: Path) -> dict:
 
 
 def load_index(folder: str | os.PathLike) -> VectorIndex:
-    """Read an index written by :meth:`VectorIndex.save`.
-
-    Raises :class:`IndexNotFoundError` (no folder, manifest or index file) or
-    :class:`IndexFormatError` (not this package's, or manifest and index disagree).
-    """
+    """Read an index written by :meth:`VectorIndex.save`."""
     folder = Path(folder)
     manifest = _read_manifest(folder)
     faiss, kind, index_path = _faiss(), manifest["kind"], folder / INDEX_FILE

@@ -1,13 +1,10 @@
 """Embed a folder of images with Ray Data, into a Parquet table an index is built from.
 
-``imgsim embed FOLDER --out embeddings.parquet``, then ``imgsim index build embeddings.parquet
---out INDEX_DIR``. The same code runs on a laptop (a local Ray instance on its cores) and on a
-cluster (``address="ray://host:10001"``; workers need this package and the images at the same
-paths). Each actor loads the model **once** and embeds batch after batch; the driver streams
-the rows into one Parquet file: ``path``, ``embedding`` (unit ``float32``, null when the row
-failed), ``hash`` (64-bit pHash, 16 hex digits), ``width``, ``height``, ``file_bytes`` and
-``error``. The schema metadata names the method, dimension and weights, so vectors of another
-method are refused. A bad file is a row with its error; a rerun embeds only what is missing.
+The same code runs on a laptop (a local Ray instance) and on a cluster (workers need this
+package and the images at the same paths). Each actor loads the model once; the driver streams
+the rows into one Parquet file (:data:`COLUMNS`; ``hash`` a 64-bit pHash in hex) whose metadata
+names the method, dimension and weights. A bad file is a row with its error; a rerun embeds
+only what is missing.
 
 >>> import imgsim_helpers as h
 >>> from imgsim_helpers.registry import build_method
@@ -111,13 +108,9 @@ def _embed_batch(method, images: list, good: list[int], columns: dict, dimension
 
 
 def embed_paths(method, paths: Sequence, *, dimension: int | None = None) -> dict[str, np.ndarray]:
-    """Load, hash and embed a batch of image files; a file that fails becomes a row with its error.
-
-    ``method`` is an embedding :class:`~imgsim_helpers.registry.SimilarityMethod`; ``dimension``
-    its vector length, so that a batch in which every file failed still has an N×dimension
-    embedding column. Returns the table's columns; a failed row has a zero embedding, an
-    empty hash and a non-empty ``error``.
-    """
+    """The table's columns for a batch of image files; a file that fails is a row with a zero
+    embedding, an empty hash and its ``error``. ``dimension`` sizes the embedding column of a
+    batch in which every file failed."""
     paths = [str(p) for p in paths]
     n = len(paths)
     columns = {"path": paths, "hash": [""] * n, "width": np.zeros(n, np.int32), "height": np.zeros(n, np.int32),
@@ -152,10 +145,7 @@ class _EmbedActor:
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files under ``folder`` (recursively, by suffix), sorted, as absolute paths.
-
-    Raises :class:`ImageNotFoundError` (not a folder) or :class:`EmptyInputError` (no image file).
-    """
+    """Image files under ``folder`` (recursively, by suffix), sorted, as absolute paths."""
     folder = Path(folder).expanduser()
     if not folder.is_dir():
         raise ImageNotFoundError(f"no folder at {str(folder)!r}; pass a folder of images")
@@ -200,11 +190,7 @@ def _to_arrow(columns: dict, schema):
 
 
 def table_info(path: str | os.PathLike) -> dict:
-    """The method, dimension, weights and row count of an embeddings table (from its footer only).
-
-    Raises :class:`ImageNotFoundError` (no such file) or :class:`IndexFormatError` (not a
-    Parquet file written by :func:`embed_folder`).
-    """
+    """The method, dimension, weights and row count of an embeddings table (from its footer only)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     path = Path(path)
@@ -232,11 +218,8 @@ def table_info(path: str | os.PathLike) -> dict:
 
 
 def load_embeddings(tables, *, method: str | None = None) -> dict:
-    """The good rows of one or more embeddings tables: vectors, paths, hashes, method, dimension, weights.
-
-    Raises :class:`EmbeddingMismatchError` (tables of different methods or dimensions, or not
-    ``method``) or :class:`EmptyInputError` (no row has an embedding).
-    """
+    """The good rows of one or more embeddings tables (all of one method): vectors, paths,
+    hashes, method, dimension, weights."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
     paths = [tables] if isinstance(tables, str | os.PathLike) else list(tables)
@@ -266,11 +249,8 @@ def load_embeddings(tables, *, method: str | None = None) -> dict:
 
 
 def build_index_from_tables(tables, kind: str = "hnsw", **knobs):
-    """An index over the good rows of embeddings tables, labelled by path.
-
-    ``kind`` is any of :data:`imgsim_helpers.scale.index.INDEX_KINDS`; the binary
-    kinds index the tables' pHash column (method ``"phash"``) instead of the embeddings.
-    """
+    """An index over the good rows of embeddings tables, labelled by path; the binary kinds
+    index the tables' pHash column instead of the embeddings."""
     from imgsim_helpers.scale.index import BINARY_KINDS, build_hash_index, build_index
     data = load_embeddings(tables)
     extra = {"weights": data["weights"], "tables": data["tables"], "embedding_method": data["method"]}
@@ -289,9 +269,8 @@ def start_ray(*, address: str | None = None, num_cpus: int | None = None, verbos
               object_store_mb: int | None = None) -> bool:
     """Start (or join) Ray quietly unless it is running already; return whether this call started it.
 
-    Without ``address`` a new local instance starts (never a cluster some other process left
-    running) with ``num_cpus`` (default: every core) and no dashboard. Ray's own logging
-    stays at ERROR and the workers' output in their log files unless ``verbose``.
+    Without ``address`` a new local instance starts (never a cluster another process left
+    running) on ``num_cpus`` cores; Ray's logs stay at ERROR unless ``verbose``.
     """
     if address:
         _send_token_if_any()  # before Ray is imported: it reads its authentication mode then
@@ -418,17 +397,10 @@ def embed_folder(folder: str | os.PathLike, out: str | os.PathLike, *, method: s
                  num_cpus: int | None = None, progress: bool = True, verbose: bool = False) -> EmbedReport:
     """Embed every image under ``folder`` (recursively) into the Parquet table ``out`` with Ray Data.
 
-    When ``out`` exists its good rows are kept and only the other files are embedded (it must
-    hold the same method and weights). ``method`` gives one vector per image (``mobilenet_v2``,
-    ``vgg16``, ``clip``); ``batch_size`` images go through each model call; ``address`` joins a
-    running cluster (``"auto"``, ``"ray://head:10001"``), else a local instance starts on
-    ``num_cpus`` cores (a Ray already initialised in this process is used as it is);
-    ``device="cuda"`` gives each actor a GPU; ``workers`` actors (default one per CPU or GPU);
-    ``progress`` shows our bar, ``verbose`` Ray's own logs and bars.
-
-    Raises :class:`ImageNotFoundError` / :class:`EmptyInputError` (no folder, no images),
-    :class:`EmbeddingMismatchError` (``out`` holds another method, dimension or weights) and
-    :class:`WeightsUnavailableError` (checked before Ray starts).
+    An existing ``out`` keeps its good rows (it must hold the same method and weights) and only
+    the other files are embedded. ``address`` joins a running cluster (``"auto"``,
+    ``"ray://head:10001"``); ``device="cuda"`` gives each actor a GPU; ``workers`` actors
+    (default one per CPU or GPU). Missing weights raise before Ray starts.
     """
     if address:
         _send_token_if_any()  # before Ray is imported: it reads its authentication mode then

@@ -125,12 +125,6 @@ def load_upload(path, *, label: str = "image", max_bytes: int = MAX_UPLOAD_BYTES
     return image
 
 
-def course_choices() -> list[str]:
-    """The course images offered in the pickers (the deliberately broken files left out)."""
-    from imgsim_helpers.images.data import list_course_images
-    return list_course_images()
-
-
 def load_choice(name, *, label: str = "image") -> np.ndarray | str:
     """A course image by name, or a message (as :func:`load_upload`)."""
     from imgsim_helpers.images.data import course_image
@@ -485,8 +479,9 @@ def _input_column(gr, app, k: int, default: str | None, choices: list[str]) -> t
 def build_app(*, max_side: int = WORK_SIDE, device: str = "auto"):
     """The Gradio page (a ``gr.Blocks``) wired to :func:`preview` and :func:`comparison_outputs`;
     the browser test relies on its ``elem_id`` values."""
+    from imgsim_helpers.images.data import list_course_images
     gr = _gradio()
-    choices = course_choices()
+    choices = list_course_images()  # the deliberately broken files left out
 
     def on_compare(choice1, upload1, choice2, upload2, progress=gr.Progress()):  # noqa: B008 - Gradio's idiom
         return tuple(comparison_outputs(choice1, upload1, choice2, upload2, max_side=max_side, device=device,

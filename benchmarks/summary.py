@@ -104,9 +104,34 @@ def _embedding_rows(folder: Path) -> list[dict]:
     return rows
 
 
+def _scale_rows(folder: Path) -> list[dict]:
+    """The best setting of each index at recall@10 >= 0.95, the binary k-NN, and the Ray pipeline."""
+    rows = []
+    for kind in ("hnsw", "ivfpq"):
+        good = [r for r in _load("index", folder) if r["kind"] == kind and r["recall@10"] >= 0.95]
+        if good:
+            r = min(good, key=lambda r: r["ms_per_query"])
+            rows.append(_row(f"FAISS {kind} vs exact search, {r['count']:,} × 512", f"{_x(r['× faster than exact'])} faster",
+                             f"both {r['threads']}", "recall@10 ≥ 0.95 at ≤ 2 ms",
+                             f"recall@10 {r['recall@10']:.3f} at {r['ms_per_query']:.2f} ms, {r['bytes_per_vector']:,.0f} B/vector"))
+    binary = next((r for r in _load("index_hamming", folder) if r["method"] == "faiss IndexBinaryFlat"), None)
+    if binary:
+        rows.append(_row(f"Hamming 10-NN over {binary['count']:,} 64-bit hashes vs a NumPy popcount scan",
+                         f"{_x(binary['× faster than numpy'])} faster", f"FAISS {binary['threads']}, NumPy 1", "",
+                         "same distances" if binary.get("same distances as numpy") else "distances differ"))
+    ray = next((r for r in _load("embed", folder) if r["pipeline"] == "ray data"), None)
+    if ray:
+        rows.append(_row(f"Ray Data embedding vs a plain batched loop ({ray['images']} images, mobilenet_v2)",
+                         f"{ray['× plain loop']:.2f}× the loop's throughput", f"{ray['processes']} workers",
+                         "≥ 0.8×", "the loop's embeddings" if ray["max_abs_diff_vs_loop"] == 0
+                         else f"within {ray['max_abs_diff_vs_loop']:.0e} of the loop's"))
+    return rows
+
+
 def summary_rows(folder: Path = RESULTS_DIR) -> list[dict]:
     """One row per comparison of issue 14's table, from whichever results exist."""
-    return [row for rows in (_ssim_rows, _fsim_rows, _keypoint_rows, _histogram_rows, _embedding_rows) for row in rows(folder)]
+    return [row for rows in (_ssim_rows, _fsim_rows, _keypoint_rows, _histogram_rows, _embedding_rows,
+                                              _scale_rows) for row in rows(folder)]
 
 
 def markdown(rows: list[dict]) -> str:

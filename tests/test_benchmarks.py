@@ -79,3 +79,21 @@ def test_summary_rows_name_the_peer_and_carry_the_measured_ratio(tmp_path):
     gallery = next(row for what, row in rows.items() if what.startswith("FSIM, one query"))
     # the ratio of the other implementation to the features path, never the features path against itself
     assert gallery["ours vs peer"] == "1.9× faster than fsim per pair"
+
+
+def test_summary_shows_the_fastest_index_setting_that_reaches_the_recall_target(tmp_path):
+    common = {"count": 1000, "threads": 2, "bytes_per_vector": 100.0}
+    (tmp_path / "index.json").write_text(json.dumps([
+        {"kind": "hnsw", "recall@10": 0.90, "ms_per_query": 0.1, "× faster than exact": 50.0, **common},
+        {"kind": "hnsw", "recall@10": 0.97, "ms_per_query": 0.4, "× faster than exact": 20.0, **common},
+        {"kind": "hnsw", "recall@10": 0.99, "ms_per_query": 0.9, "× faster than exact": 9.0, **common},
+        {"kind": "ivfpq", "recall@10": 0.70, "ms_per_query": 0.3, "× faster than exact": 30.0, **common}]))
+    (tmp_path / "embed.json").write_text(json.dumps([
+        {"pipeline": "ray data", "images": 8, "processes": 2, "× plain loop": 1.25, "max_abs_diff_vs_loop": 0.0}]))
+    rows = {r["what"]: r for r in summary.summary_rows(tmp_path)}
+    hnsw = rows["FAISS hnsw vs exact search, 1,000 × 512"]
+    assert hnsw["ours vs peer"] == "20.0× faster" and "recall@10 0.970 at 0.40 ms" in hnsw["values"]
+    assert not any(what.startswith("FAISS ivfpq") for what in rows), "no IVF-PQ setting reached 0.95"
+    ray = next(r for what, r in rows.items() if what.startswith("Ray Data"))
+    assert ray["ours vs peer"] == "1.25× the loop's throughput"
+    assert not any("|" in cell for row in rows.values() for cell in row.values()), "a | breaks the table"

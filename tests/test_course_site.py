@@ -185,3 +185,17 @@ def test_site_built_with_relative_paths_carries_mathjax(mathjax, tmp_path, monke
     monkeypatch.chdir(mathjax.parent)
     index, _ = site.build_site(executed, tmp_path / "site", assets=Path(mathjax.name))
     assert (index.parent / "_static" / site.MATHJAX_SCRIPT).is_file()
+
+
+def test_markdown_outputs_show_their_tables(mathjax, tmp_path):
+    """Notebooks 08 and 09 display their threshold tables as Markdown; the page must show a table,
+    not a paragraph of pipes (MyST-NB renders Markdown outputs as CommonMark, without tables, by default)."""
+    executed = tmp_path / "executed"
+    executed.mkdir()
+    table = nbformat.v4.new_output("display_data", data={
+        "text/markdown": "| method | AP |\n|---|---|\n| phash | 0.9 |\n", "text/plain": "<IPython.core.display.Markdown object>"})
+    _executed(executed, [md("# 08 · Which method when"), code("display(Markdown(t))", outputs=[table])],
+              name="08_which_method_when.ipynb")
+    index, _ = site.build_site(executed, tmp_path / "site", assets=mathjax)
+    html = (index.parent / "08_which_method_when.html").read_text()
+    assert re.search(r"<table[^>]*>.*<td[^>]*>(<p>)?phash(</p>)?</td>", html, flags=re.S)

@@ -322,6 +322,7 @@ def sphinx_config(static_dir: Path, repo: Repository) -> dict:
         },
         "nb_execution_mode": "off",  # papermill already ran them; the pages show that run
         "nb_ipywidgets_js": {},  # no widget manager from a CDN (widgets are replaced by a note)
+        "nb_render_markdown_format": "gfm",  # Markdown outputs (the threshold tables) with their tables
         "myst_enable_extensions": ["dollarmath", "amsmath"],
         "mathjax_path": MATHJAX_SCRIPT,
         "html_static_path": [str(static_dir)],

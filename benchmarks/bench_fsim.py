@@ -55,7 +55,7 @@ from imgsim_helpers.metrics.feature_similarity import (
     fsim_phasepack_recipe,
 )
 
-pc_module = importlib.import_module("imgsim_helpers.metrics.log_gabor")  # the package attribute is the function
+pc_module = importlib.import_module("imgsim_helpers.metrics.log_gabor")
 
 REPEAT = 7
 REPEAT_SLOW = 2

@@ -21,12 +21,13 @@ import importlib
 import skimage.data
 
 from benchmarks.timing import best_time, report
+from imgsim_helpers.core.device import cpu_threads
 from imgsim_helpers.images.io import to_gray
 from imgsim_helpers.lessons.claims import smoke_default
 from imgsim_helpers.lessons.keypoint_study import detector_quality, summarise_quality
 from imgsim_helpers.metrics.keypoints import detect_and_describe
 
-surf_module = importlib.import_module("imgsim_helpers.metrics.surf_detector")  # the package attribute is the function
+surf_module = importlib.import_module("imgsim_helpers.metrics.surf_detector")
 
 METHODS = ("sift", "surf", "orb", "akaze", "brisk")
 IMAGES = ("astronaut", "camera", "chelsea", "coffee", "brick")
@@ -57,7 +58,7 @@ def speed_rows(*, repeat: int = 5) -> list[dict]:
             for row in block:
                 row["× SIFT"] = row["ms"] / block[0]["ms"]
                 row["cv2_threads"] = cv2.getNumThreads()
-                row["surf_threads"] = surf_module._threads()
+                row["surf_threads"] = cpu_threads(surf_module.MAX_THREADS)
             rows += block
     finally:
         cv2.setNumThreads(cv2_threads)

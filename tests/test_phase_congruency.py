@@ -150,7 +150,7 @@ def test_fast_path_equals_the_reference(camera_small, shape):
 
 
 def test_result_does_not_depend_on_threads(camera_small, monkeypatch):
-    module = importlib.import_module("imgsim_helpers.metrics.log_gabor")  # the package attribute is the function
+    module = importlib.import_module("imgsim_helpers.metrics.log_gabor")
 
     threaded = phase_congruency(camera_small)
     monkeypatch.setattr(module, "MAX_THREADS", 1)

@@ -34,7 +34,7 @@ from imgsim_helpers.metrics.structural_similarity import (
     ssim_window,
 )
 
-ssim_module = importlib.import_module("imgsim_helpers.metrics.structural_similarity")  # the package attribute is the function
+ssim_module = importlib.import_module("imgsim_helpers.metrics.structural_similarity")
 
 # The IPOL imdiff value scikit-image tests against (only to 1.5e-3 there).
 IPOL_CAMERA = 0.357959091663361

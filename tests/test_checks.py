@@ -12,6 +12,7 @@ from imgsim_helpers.core.checks import (
     check_choice,
     check_flag,
     check_image,
+    check_instance,
     check_int,
     check_pixel_pair,
     check_real,
@@ -190,3 +191,14 @@ def test_pairs_and_shapes():
 
 def test_value_range_of_each_dtype():
     assert [value_range(np.zeros(1, t)) for t in (np.uint8, np.uint16, np.float32, np.bool_)] == [255, 65535, 1, 1]
+
+
+def test_check_instance_names_the_function_that_makes_the_object():
+    class Features:
+        pass
+
+    features = Features()
+    assert check_instance(features, "features1", Features, "detect_and_describe") is features
+    with pytest.raises(InvalidParameterError, match=r"features1 must be the Features that detect_and_describe "
+                                                     r"returns; got ndarray"):
+        check_instance(np.zeros(3), "features1", Features, "detect_and_describe")

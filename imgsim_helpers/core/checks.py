@@ -89,6 +89,15 @@ def _number(x) -> str:
     return f"{x:g}"
 
 
+def check_instance(value, name: str, kind: type, made_by: str):
+    """``value`` when it is a ``kind`` (a result object of this package), else
+    :class:`InvalidParameterError` naming the function that makes one."""
+    if not isinstance(value, kind):
+        raise InvalidParameterError(f"{name} must be the {kind.__name__} that {made_by} returns; "
+                                    f"got {type(value).__name__}")
+    return value
+
+
 def _bounds(low, high, *, low_open: bool = False) -> str:
     if low is not None and high is not None:
         return f" in {'(' if low_open else '['}{_number(low)}, {_number(high)}]"

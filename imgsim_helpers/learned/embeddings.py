@@ -18,7 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from imgsim_helpers.core.checks import check_choice, check_flag, check_image, check_int
+from imgsim_helpers.core.checks import (
+    check_choice,
+    check_flag,
+    check_image,
+    check_instance,
+    check_int,
+)
 from imgsim_helpers.core.device import resolve_device
 from imgsim_helpers.core.errors import (
     CheckpointError,
@@ -547,9 +553,7 @@ def _sentence_transformer(repo: str, device: str, cache_dir, offline):
 
 
 def _check_model(model) -> None:
-    if not isinstance(model, EmbeddingModel):
-        raise InvalidParameterError("model must be an EmbeddingModel from load_clip / load_cnn / load_sentence_clip; "
-                                    f"got {type(model).__name__}")
+    check_instance(model, "model", EmbeddingModel, "load_clip / load_cnn / load_sentence_clip")
 
 
 def _image_list(images) -> list:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imgsim_helpers.core.checks import check_choice, check_flag, check_pixel_pair
+from imgsim_helpers.core.checks import check_choice, check_flag, check_instance, check_pixel_pair
 from imgsim_helpers.core.errors import InvalidParameterError, ShapeMismatchError
 from imgsim_helpers.images.io import to_uint8
 from imgsim_helpers.metrics.log_gabor import (
@@ -320,8 +320,7 @@ def fsim_compare(features1: FSIMFeatures, features2: FSIMFeatures, *, full: bool
     """FSIM (FSIMc when both features are chromatic) from two :func:`fsim_features` results; returns as :func:`fsim`."""
     check_flag(full, "full")
     for label, f in (("features1", features1), ("features2", features2)):
-        if not isinstance(f, FSIMFeatures):
-            raise InvalidParameterError(f"{label} must come from fsim_features(); got {type(f).__name__}")
+        check_instance(f, label, FSIMFeatures, "fsim_features")
     if features1.shape != features2.shape:
         raise ShapeMismatchError(f"FSIM compares images of one shape; the features come from {features1.shape} and "
                                  f"{features2.shape} (resize or align the images before fsim_features)")

@@ -16,6 +16,7 @@ from imgsim_helpers.core.checks import (
     check_choice,
     check_flag,
     check_image,
+    check_instance,
     check_int,
     check_real,
     check_seed,
@@ -449,8 +450,7 @@ def compare_features(features1: Features, features2: Features, *, ratio: float =
     (1.0, 0.0)
     """
     for name, f in (("features1", features1), ("features2", features2)):
-        if not isinstance(f, Features):
-            raise InvalidParameterError(f"{name} must be Features from detect_and_describe; got {type(f).__name__}")
+        check_instance(f, name, Features, "detect_and_describe")
     if features1.method != features2.method:
         raise DescriptorMismatchError(f"features1 come from {features1.method!r} and features2 from "
                                       f"{features2.method!r}; describe both images with the same method")

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imgsim_helpers.core.checks import check_flag, check_image, check_int, check_real
+from imgsim_helpers.core.checks import (
+    check_flag,
+    check_image,
+    check_instance,
+    check_int,
+    check_real,
+)
 from imgsim_helpers.core.device import cpu_threads
 from imgsim_helpers.core.errors import InvalidImageError, InvalidParameterError
 from imgsim_helpers.images.io import to_float, to_gray
@@ -396,9 +402,7 @@ def surf_detect(image, *, hessian_threshold: float = DEFAULT_HESSIAN_THRESHOLD, 
 
 
 def _check_keypoints(keypoints, shape) -> SurfKeypoints:
-    if not isinstance(keypoints, SurfKeypoints):
-        raise InvalidParameterError(
-            f"keypoints must be the SurfKeypoints that surf_detect returns; got {type(keypoints).__name__}")
+    check_instance(keypoints, "keypoints", SurfKeypoints, "surf_detect")
     if tuple(keypoints.image_shape) != tuple(shape):
         raise InvalidImageError(
             f"the keypoints were detected in an image of shape {keypoints.image_shape}, but this image "
